@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+/**
+`pyconc.hpp` — everything pyconc offers, in one include.
+
+A convenience: including the module headers you use (`<pyconc/threading.hpp>`, ...)
+compiles faster.
+*/
+#ifndef PYCONC_HPP_INCLUDED
+#define PYCONC_HPP_INCLUDED
+
+#include <pyconc/builtins.hpp>
+#include <pyconc/errors.hpp>
+#include <pyconc/os.hpp>
+#include <pyconc/threading.hpp>
+#include <pyconc/time.hpp>
+#include <pyconc/version.hpp>
+
+#endif  // PYCONC_HPP_INCLUDED

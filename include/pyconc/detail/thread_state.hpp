@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/**
+`pyconc/detail/thread_state.hpp` — what pyconc knows about each thread, and the registry.
+
+Defines:
+- `detail::ThreadState`   the shared state behind every `threading::Thread` handle.
+- `detail::Registry`      the live threads (CPython's `_active`), counters, the main thread.
+- `detail::current_state()`  the calling thread's state (a `Dummy-N` for foreign threads).
+
+The registry is created on first use and never destroyed, so daemon threads that outlive
+`main` never touch a destroyed object. Fork handlers keep it consistent in a child process.
+*/
+#ifndef PYCONC_DETAIL_THREAD_STATE_HPP_INCLUDED
+#define PYCONC_DETAIL_THREAD_STATE_HPP_INCLUDED
+
+#include <algorithm>   // std::find
+#include <atomic>      // std::atomic
+#include <cstdint>     // std::uint32_t
+#include <cstdlib>     // std::atexit
+#include <functional>  // std::function
+#include <memory>      // std::shared_ptr
+#include <mutex>       // std::lock_guard
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+#include <pthread.h>      // pthread_atfork, pthread_self
+#include <sys/syscall.h>  // SYS_gettid
+#include <unistd.h>       // getpid, syscall
+
+#include <pyconc/detail/wait.hpp>
+#include <pyconc/threading/lock.hpp>
+
+namespace pyconc {
+inline namespace v0 {
+namespace detail {
+
+/** The kernel's id of the calling thread (`gettid()`). */
+inline long native_thread_id() noexcept { return static_cast<long>(::syscall(SYS_gettid)); }
+
+struct ThreadState {
+  enum class Kind { normal, main, dummy };
+  enum Status : std::uint32_t { initial = 0, started = 1, stopped = 2 };
+
+  explicit ThreadState(std::string thread_name, Kind k = Kind::normal) : name(std::move(thread_name)), kind(k) {}
+
+  std::string get_name() const {
+    std::lock_guard with(name_lock);
+    return name;
+  }
+  void set_name(std::string new_name) {
+    std::lock_guard with(name_lock);
+    name = std::move(new_name);
+  }
+  // Marks the thread finished and wakes its joiners.
+  void finish() noexcept {
+    status.store(stopped, std::memory_order_release);
+    finished.store(1, std::memory_order_release);
+    wake_all(finished);
+  }
+
+  mutable threading::Lock name_lock;
+  std::string name;
+  const Kind kind;
+  std::atomic<bool> daemon{false};
+  std::function<void()> target;    // run() of a plain Thread; cleared once run
+  bool target_only = false;        // start() runs `target` without calling a virtual run()
+  std::atomic<std::uint32_t> status{initial};
+  std::atomic<unsigned long> ident{0};
+  std::atomic<long> native_id{0};
+  std::atomic<std::uint32_t> native_ready{0};  // futex word: 1 once native_id is known
+  std::atomic<std::uint32_t> finished{0};      // futex word: 1 once run() has ended
+};
+
+/** CPython's `_active`, `_counter` and `_main_thread`, plus the settings threads share. */
+struct Registry {
+  threading::Lock lock;
+  std::vector<std::shared_ptr<ThreadState>> active;  // alive threads, oldest first
+  std::shared_ptr<ThreadState> main;
+  std::atomic<unsigned long> thread_counter{0};  // Thread-N
+  std::atomic<unsigned long> dummy_counter{0};   // Dummy-N
+  std::atomic<std::size_t> stack_size{0};
+  std::atomic<bool> exit_handler_installed{false};
+
+  void add(std::shared_ptr<ThreadState> state) {
+    std::lock_guard with(lock);
+    active.push_back(std::move(state));
+  }
+  void remove(const ThreadState* state) {
+    std::lock_guard with(lock);
+    std::erase_if(active, [state](const auto& s) { return s.get() == state; });
+  }
+};
+
+/** The calling thread's slot: which ThreadState it is, and clean-up for foreign threads. */
+struct CurrentSlot {
+  std::shared_ptr<ThreadState> state;
+  CurrentSlot() = default;
+  CurrentSlot(const CurrentSlot&) = delete;
+  CurrentSlot& operator=(const CurrentSlot&) = delete;
+  ~CurrentSlot();  // defined below: a foreign thread's Dummy leaves the registry
+};
+
+inline CurrentSlot& current_slot() noexcept {
+  thread_local CurrentSlot slot;
+  return slot;
+}
+
+void after_fork_in_child() noexcept;
+
+inline Registry& registry() {
+  static Registry* const instance = [] {
+    auto* r = new Registry;  // never deleted: daemon threads may use it during and after exit
+    r->main = std::make_shared<ThreadState>("MainThread", ThreadState::Kind::main);
+    r->main->status.store(ThreadState::started);
+    r->main->native_id.store(static_cast<long>(::getpid()));
+    r->main->native_ready.store(1);
+    if (native_thread_id() == static_cast<long>(::getpid())) {  // built on the main thread
+      r->main->ident.store(static_cast<unsigned long>(::pthread_self()));
+      current_slot().state = r->main;
+    }
+    r->active.push_back(r->main);
+    ::pthread_atfork([] { registry().lock.acquire(); }, [] { registry().lock.release(); },
+                     [] { after_fork_in_child(); });
+    return r;
+  }();
+  return *instance;
+}
+
+// Built during static initialisation, on the main thread, so main_thread() knows its ident.
+inline const bool registry_initialised = (registry(), true);
+
+/** The calling thread's state; a foreign thread gets a `Dummy-N` (daemon) on first call. */
+inline const std::shared_ptr<ThreadState>& current_state() {
+  auto& slot = current_slot();
+  if (!slot.state) {
+    auto& r = registry();
+    auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.dummy_counter),
+                                               ThreadState::Kind::dummy);
+    dummy->daemon.store(true);
+    dummy->ident.store(static_cast<unsigned long>(::pthread_self()));
+    dummy->native_id.store(native_thread_id());
+    dummy->native_ready.store(1);
+    dummy->status.store(ThreadState::started);
+    r.add(dummy);
+    slot.state = std::move(dummy);
+  }
+  return slot.state;
+}
+
+inline CurrentSlot::~CurrentSlot() {
+  if (state && state->kind == ThreadState::Kind::dummy) {
+    registry().remove(state.get());
+    state->finish();
+  }
+}
+
+// CPython's threading._after_fork(): only the forking thread survives; it becomes the main thread.
+inline void after_fork_in_child() noexcept {
+  Registry& r = registry();
+  r.lock.at_fork_reinit();
+  auto& slot = current_slot();
+  std::shared_ptr<ThreadState> me = slot.state;
+  if (!me || me->kind == ThreadState::Kind::dummy) {
+    me = std::make_shared<ThreadState>("MainThread", ThreadState::Kind::main);
+    me->status.store(ThreadState::started);
+    slot.state = me;
+  }
+  for (auto& s : r.active) {
+    if (s != me) s->finish();
+  }
+  r.active.clear();
+  r.active.push_back(me);
+  me->name_lock.at_fork_reinit();
+  me->ident.store(static_cast<unsigned long>(::pthread_self()));
+  me->native_id.store(native_thread_id());
+  me->native_ready.store(1);
+  me->daemon.store(false);
+  r.main = me;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace pyconc
+
+#endif  // PYCONC_DETAIL_THREAD_STATE_HPP_INCLUDED

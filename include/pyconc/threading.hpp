@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+/**
+`pyconc/threading.hpp` — C++20 counterpart of Python's `threading` module.
+
+Includes:
+- `pyconc/threading/lock.hpp`        Lock, RLock, get_ident, TIMEOUT_MAX
+- `pyconc/threading/condition.hpp`   Condition
+- `pyconc/threading/semaphore.hpp`   Semaphore, BoundedSemaphore
+- `pyconc/threading/event.hpp`       Event
+- `pyconc/threading/barrier.hpp`     Barrier, BrokenBarrierError
+- `pyconc/threading/local.hpp`       local
+- `pyconc/threading/thread.hpp`      Thread, Timer, current_thread, main_thread, active_count,
+                                     enumerate, get_native_id, excepthook, stack_size
+*/
+#ifndef PYCONC_THREADING_HPP_INCLUDED
+#define PYCONC_THREADING_HPP_INCLUDED
+
+#include <pyconc/threading/barrier.hpp>
+#include <pyconc/threading/condition.hpp>
+#include <pyconc/threading/event.hpp>
+#include <pyconc/threading/local.hpp>
+#include <pyconc/threading/lock.hpp>
+#include <pyconc/threading/semaphore.hpp>
+#include <pyconc/threading/thread.hpp>
+
+#endif  // PYCONC_THREADING_HPP_INCLUDED
