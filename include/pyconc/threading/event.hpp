@@ -75,17 +75,21 @@ class Event {
   static constexpr std::uint32_t kGeneration = 2;
 
   bool wait_until(const pyconc::detail::Deadline& deadline) {
-    std::uint32_t seen = word_.load(std::memory_order_acquire);
+    const std::uint32_t seen = word_.load(std::memory_order_acquire);
     if (seen & kSet) return true;
+    // Only set() changes the word of a clear flag (clear() of a clear flag changes nothing),
+    // so any change since `seen` means the flag was set while we waited.
     waiters_.fetch_add(1, std::memory_order_seq_cst);
-    seen = word_.load(std::memory_order_seq_cst);
-    bool result = (seen & kSet) != 0;
-    while (!result) {
-      const bool in_time = pyconc::detail::wait_on(word_, seen, deadline);
-      const std::uint32_t now = word_.load(std::memory_order_acquire);
-      // Only set() changes the word of a clear flag (clear() of a clear flag changes nothing).
-      result = now != seen;
-      if (!in_time) break;
+    bool result = false;
+    for (;;) {
+      if (word_.load(std::memory_order_seq_cst) != seen) {
+        result = true;
+        break;
+      }
+      if (!pyconc::detail::wait_on(word_, seen, deadline)) {
+        result = word_.load(std::memory_order_acquire) != seen;
+        break;
+      }
     }
     waiters_.fetch_sub(1, std::memory_order_relaxed);
     return result;

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The workloads of bench/threading_bench.cpp, in CPython's threading module.
+
+Prints one JSON object on stdout:
+
+    {"interpreter": "CPython 3.11.7", "gil": true,
+     "ns_per_op": {"BM_Lock": 41.2, ..., "BM_LockContended/threads:2": 60.3}}
+
+Workload names match the C++ benchmark names without the implementation
+part (BM_Lock/pyconc -> BM_Lock; BM_LockContended/pyconc/real_time/threads:2
+-> BM_LockContended/threads:2), so bench/compare.py can pair them.
+
+Each workload is timed like timeit does it: a loop over itertools.repeat,
+time.perf_counter() around it, the iteration count grown until one run takes
+at least --min-time seconds (0.2 s by default), then the best of --repeat
+runs at that count. Loop overhead is included, as in timeit.
+
+Usage:  python3 bench/python/threading_bench.py [--min-time 0.2] [--repeat 3]
+                                                 [--filter REGEX]
+"""
+
+import argparse
+import itertools
+import json
+import platform
+import re
+import sys
+import threading
+import time
+
+perf_counter = time.perf_counter
+repeat = itertools.repeat
+
+
+# Each workload function runs n operations and returns the elapsed seconds
+# and the total number of operations it timed.
+
+def bm_lock(n):
+    lock = threading.Lock()
+    t0 = perf_counter()
+    for _ in repeat(None, n):
+        lock.acquire()
+        lock.release()
+    return perf_counter() - t0, n
+
+
+def bm_rlock(n):
+    lock = threading.RLock()
+    t0 = perf_counter()
+    for _ in repeat(None, n):
+        lock.acquire()
+        lock.release()
+    return perf_counter() - t0, n
+
+
+def bm_semaphore(n):
+    sem = threading.Semaphore(1)
+    t0 = perf_counter()
+    for _ in repeat(None, n):
+        sem.acquire()
+        sem.release()
+    return perf_counter() - t0, n
+
+
+def bm_event_ping_pong(n):
+    # One operation = one round trip, exactly as in the C++ benchmark.
+    ping = threading.Event()
+    pong = threading.Event()
+    stop = False
+
+    def partner():
+        while True:
+            ping.wait()
+            ping.clear()
+            if stop:
+                return
+            pong.set()
+
+    t = threading.Thread(target=partner)
+    t.start()
+    t0 = perf_counter()
+    for _ in repeat(None, n):
+        ping.set()
+        pong.wait()
+        pong.clear()
+    elapsed = perf_counter() - t0
+    stop = True
+    ping.set()
+    t.join()
+    return elapsed, n
+
+
+def _empty_target():
+    pass
+
+
+def bm_thread_start_join(n):
+    Thread = threading.Thread
+    t0 = perf_counter()
+    for _ in repeat(None, n):
+        t = Thread(target=_empty_target)
+        t.start()
+        t.join()
+    return perf_counter() - t0, n
+
+
+def make_bm_lock_contended(nthreads):
+    # nthreads threads each run n acquire+release pairs on one shared Lock;
+    # the result is wall time / (nthreads * n), like Google Benchmark's
+    # ->Threads(N)->UseRealTime().
+    def bm(n):
+        lock = threading.Lock()
+        ready = threading.Barrier(nthreads + 1)
+
+        def worker():
+            ready.wait()
+            for _ in repeat(None, n):
+                lock.acquire()
+                lock.release()
+
+        workers = [threading.Thread(target=worker) for _ in range(nthreads)]
+        for w in workers:
+            w.start()
+        ready.wait()
+        t0 = perf_counter()
+        for w in workers:
+            w.join()
+        return perf_counter() - t0, n * nthreads
+
+    return bm
+
+
+WORKLOADS = {
+    "BM_Lock": bm_lock,
+    "BM_RLock": bm_rlock,
+    "BM_Semaphore": bm_semaphore,
+    "BM_EventPingPong": bm_event_ping_pong,
+    "BM_ThreadStartJoin": bm_thread_start_join,
+    "BM_LockContended/threads:2": make_bm_lock_contended(2),
+    "BM_LockContended/threads:4": make_bm_lock_contended(4),
+}
+
+
+def measure(bm, min_time, repeats):
+    """ns per operation: grow n until one run lasts min_time, best of repeats."""
+    n = 1
+    while True:
+        elapsed, ops = bm(n)
+        if elapsed >= min_time:
+            break
+        # Aim a little past min_time, grow at least 2x, at most 10x per step.
+        factor = min_time * 1.2 / elapsed if elapsed > 0 else 10.0
+        n = int(n * min(max(factor, 2.0), 10.0)) + 1
+    best = elapsed / ops
+    for _ in range(repeats - 1):
+        elapsed, ops = bm(n)
+        best = min(best, elapsed / ops)
+    return best * 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-time", type=float, default=0.2,
+                        help="seconds one timed run must last (default 0.2)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed runs per workload, best is kept (default 3)")
+    parser.add_argument("--filter", default="",
+                        help="only workloads whose name matches this regex")
+    args = parser.parse_args()
+
+    # A thread has run before anything is timed, as in the C++ binary.
+    warm = threading.Thread(target=_empty_target)
+    warm.start()
+    warm.join()
+
+    pattern = re.compile(args.filter)
+    results = {}
+    for name, bm in WORKLOADS.items():
+        if pattern.search(name):
+            results[name] = round(measure(bm, args.min_time, max(1, args.repeat)), 2)
+
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    json.dump({
+        "interpreter": f"{platform.python_implementation()} {platform.python_version()}",
+        "gil": gil,
+        "ns_per_op": results,
+    }, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
