@@ -54,8 +54,7 @@ struct ThreadState {
   // Marks the thread finished and wakes its joiners.
   void finish() noexcept {
     status.store(stopped, std::memory_order_release);
-    finished.store(1, std::memory_order_release);
-    wake_all(finished);
+    finished.set();
   }
 
   mutable threading::Lock name_lock;
@@ -67,8 +66,8 @@ struct ThreadState {
   std::atomic<std::uint32_t> status{initial};
   std::atomic<unsigned long> ident{0};
   std::atomic<long> native_id{0};
-  std::atomic<std::uint32_t> native_ready{0};  // futex word: 1 once native_id is known
-  std::atomic<std::uint32_t> finished{0};      // futex word: 1 once run() has ended
+  Latch native_ready;  // set once native_id is known
+  Latch finished;      // set once run() has ended
 };
 
 /** CPython's `_active`, `_counter` and `_main_thread`, plus the settings threads share. */
@@ -113,7 +112,7 @@ inline Registry& registry() {
     r->main = std::make_shared<ThreadState>("MainThread", ThreadState::Kind::main);
     r->main->status.store(ThreadState::started);
     r->main->native_id.store(static_cast<long>(::getpid()));
-    r->main->native_ready.store(1);
+    r->main->native_ready.set();
     if (native_thread_id() == static_cast<long>(::getpid())) {  // built on the main thread
       r->main->ident.store(static_cast<unsigned long>(::pthread_self()));
       current_slot().state = r->main;
@@ -139,7 +138,7 @@ inline const std::shared_ptr<ThreadState>& current_state() {
     dummy->daemon.store(true);
     dummy->ident.store(static_cast<unsigned long>(::pthread_self()));
     dummy->native_id.store(native_thread_id());
-    dummy->native_ready.store(1);
+    dummy->native_ready.set();
     dummy->status.store(ThreadState::started);
     r.add(dummy);
     slot.state = std::move(dummy);
@@ -173,7 +172,7 @@ inline void after_fork_in_child() noexcept {
   me->name_lock.at_fork_reinit();
   me->ident.store(static_cast<unsigned long>(::pthread_self()));
   me->native_id.store(native_thread_id());
-  me->native_ready.store(1);
+  me->native_ready.set();
   me->daemon.store(false);
   r.main = me;
 }

@@ -7,6 +7,7 @@ Defines:
 - `detail::Deadline`  a point on the monotonic clock after which a wait gives up.
 - `detail::wait_on`   block while an atomic word holds a value, until woken or the deadline.
 - `detail::wake_one`, `wake_all`, `wake_n`   wake threads blocked in `wait_on`.
+- `detail::Latch`     a one-shot flag to wait for, with no system call unless someone sleeps.
 
 Every blocking call of the library (lock acquire, condition/event wait, join, sleep, ...)
 ends up in `wait_on`, so timeouts are computed in one place against one clock. Uncontended
@@ -134,6 +135,40 @@ inline void wake_n(std::atomic<std::uint32_t>& word, std::uint32_t n) noexcept {
 inline void wake_all(std::atomic<std::uint32_t>& word) noexcept {
   futex::call(&word, FUTEX_WAKE, INT_MAX, nullptr, 0);
 }
+
+/**
+A one-shot flag: `set()` once, `wait()` until it is set. Neither side makes a system call
+unless a waiter actually sleeps. Thread-safe.
+*/
+class Latch {
+ public:
+  [[nodiscard]] bool is_set() const noexcept { return word_.load(std::memory_order_acquire) == kSet; }
+
+  /** Sets the flag and wakes every waiter. Never blocks. */
+  void set() noexcept {
+    if (word_.exchange(kSet, std::memory_order_acq_rel) == kWaited) wake_all(word_);
+  }
+
+  /** Waits until set or `deadline`; returns whether it is set. Blocks. */
+  bool wait(const Deadline& deadline) {
+    std::uint32_t w = word_.load(std::memory_order_acquire);
+    while (w != kSet) {
+      if (w == kClear && !word_.compare_exchange_weak(w, kWaited, std::memory_order_acq_rel,
+                                                      std::memory_order_acquire)) {
+        continue;  // `w` was reloaded: look again
+      }
+      if (!wait_on(word_, kWaited, deadline)) return is_set();
+      w = word_.load(std::memory_order_acquire);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr std::uint32_t kClear = 0;
+  static constexpr std::uint32_t kSet = 1;
+  static constexpr std::uint32_t kWaited = 2;  // clear, and someone sleeps on it
+  std::atomic<std::uint32_t> word_{kClear};
+};
 
 }  // namespace detail
 }  // namespace v0

@@ -143,7 +143,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   /** Whether the thread has started and `run()` has not returned. Thread-safe. */
   [[nodiscard]] bool is_alive() const noexcept {
     return state_->status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::started &&
-           state_->finished.load(std::memory_order_acquire) == 0;
+           !state_->finished.is_set();
   }
 
   /** The thread's name. Thread-safe. */
@@ -160,9 +160,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   /** Python: `Thread.native_id`: the kernel's thread id, `std::nullopt` before `start()`. */
   [[nodiscard]] std::optional<long> native_id() const {
     if (state_->status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::initial) return std::nullopt;
-    while (state_->native_ready.load(std::memory_order_acquire) == 0) {
-      pyconc::detail::wait_on(state_->native_ready, 0, pyconc::detail::Deadline::forever());
-    }
+    state_->native_ready.wait(pyconc::detail::Deadline::forever());
     return state_->native_id.load(std::memory_order_relaxed);
   }
 
@@ -229,9 +227,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
       pyconc::detail::raise<RuntimeError>("cannot join thread before it is started");
     }
     if (state_ == pyconc::detail::current_state()) pyconc::detail::raise<RuntimeError>("cannot join current thread");
-    while (state_->finished.load(std::memory_order_acquire) == 0) {
-      if (!pyconc::detail::wait_on(state_->finished, 0, deadline)) break;
-    }
+    state_->finished.wait(deadline);
   }
 
   std::shared_ptr<pyconc::detail::ThreadState> state_;
@@ -395,7 +391,7 @@ inline void join_non_daemon_threads() {
     }
     if (pending.empty()) return;
     for (const auto& s : pending) {
-      while (s->finished.load(std::memory_order_acquire) == 0) wait_on(s->finished, 0, Deadline::forever());
+      s->finished.wait(Deadline::forever());
     }
   }
 }
@@ -416,8 +412,7 @@ class ThreadBootstrap {
     std::unique_ptr<ThreadBootstrap> boot(static_cast<ThreadBootstrap*>(arg));
     auto& st = *boot->state;
     st.native_id.store(pyconc::detail::native_thread_id(), std::memory_order_relaxed);
-    st.native_ready.store(1, std::memory_order_release);
-    pyconc::detail::wake_all(st.native_ready);
+    st.native_ready.set();
     pyconc::detail::current_slot().state = boot->state;
     detail::set_os_thread_name(st.get_name());
     try {
