@@ -37,7 +37,7 @@ namespace detail {
 /** The kernel's id of the calling thread (`gettid()`). */
 inline long native_thread_id() noexcept { return static_cast<long>(::syscall(SYS_gettid)); }
 
-struct ThreadState {
+struct ThreadState : std::enable_shared_from_this<ThreadState> {
   enum class Kind { normal, main, dummy };
   enum Status : std::uint32_t { initial = 0, started = 1, stopped = 2 };
 
@@ -90,19 +90,22 @@ struct Registry {
   }
 };
 
-/** The calling thread's slot: which ThreadState it is, and clean-up for foreign threads. */
-struct CurrentSlot {
-  std::shared_ptr<ThreadState> state;
-  CurrentSlot() = default;
-  CurrentSlot(const CurrentSlot&) = delete;
-  CurrentSlot& operator=(const CurrentSlot&) = delete;
-  ~CurrentSlot();  // defined below: a foreign thread's Dummy leaves the registry
-};
+/**
+The calling thread's state. A plain pointer, so it stays valid while the thread's other
+thread-locals are destroyed (at `exit`, glibc destroys them before `atexit` handlers run).
+Whoever sets it keeps the state alive: the registry for the main thread, the bootstrap for
+pyconc threads, `DummyOwner` for foreign ones.
+*/
+inline thread_local ThreadState* tls_current = nullptr;
 
-inline CurrentSlot& current_slot() noexcept {
-  thread_local CurrentSlot slot;
-  return slot;
-}
+/** Owns a foreign thread's `Dummy-N` state; takes it out of the registry when the thread ends. */
+struct DummyOwner {
+  std::shared_ptr<ThreadState> state;
+  DummyOwner() = default;
+  DummyOwner(const DummyOwner&) = delete;
+  DummyOwner& operator=(const DummyOwner&) = delete;
+  ~DummyOwner();  // defined below, after the registry
+};
 
 void after_fork_in_child() noexcept;
 
@@ -115,7 +118,7 @@ inline Registry& registry() {
     r->main->native_ready.set();
     if (native_thread_id() == static_cast<long>(::getpid())) {  // built on the main thread
       r->main->ident.store(static_cast<unsigned long>(::pthread_self()));
-      current_slot().state = r->main;
+      tls_current = r->main.get();
     }
     r->active.push_back(r->main);
     ::pthread_atfork([] { registry().lock.acquire(); }, [] { registry().lock.release(); },
@@ -129,9 +132,8 @@ inline Registry& registry() {
 inline const bool registry_initialised = (registry(), true);
 
 /** The calling thread's state; a foreign thread gets a `Dummy-N` (daemon) on first call. */
-inline const std::shared_ptr<ThreadState>& current_state() {
-  auto& slot = current_slot();
-  if (!slot.state) {
+inline std::shared_ptr<ThreadState> current_state() {
+  if (tls_current == nullptr) {
     auto& r = registry();
     auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.dummy_counter),
                                                ThreadState::Kind::dummy);
@@ -141,15 +143,18 @@ inline const std::shared_ptr<ThreadState>& current_state() {
     dummy->native_ready.set();
     dummy->status.store(ThreadState::started);
     r.add(dummy);
-    slot.state = std::move(dummy);
+    tls_current = dummy.get();
+    thread_local DummyOwner owner;
+    owner.state = std::move(dummy);
   }
-  return slot.state;
+  return tls_current->shared_from_this();
 }
 
-inline CurrentSlot::~CurrentSlot() {
-  if (state && state->kind == ThreadState::Kind::dummy) {
+inline DummyOwner::~DummyOwner() {
+  if (state) {
     registry().remove(state.get());
     state->finish();
+    if (tls_current == state.get()) tls_current = nullptr;
   }
 }
 
@@ -157,12 +162,11 @@ inline CurrentSlot::~CurrentSlot() {
 inline void after_fork_in_child() noexcept {
   Registry& r = registry();
   r.lock.at_fork_reinit();
-  auto& slot = current_slot();
-  std::shared_ptr<ThreadState> me = slot.state;
+  std::shared_ptr<ThreadState> me = tls_current ? tls_current->shared_from_this() : nullptr;
   if (!me || me->kind == ThreadState::Kind::dummy) {
     me = std::make_shared<ThreadState>("MainThread", ThreadState::Kind::main);
     me->status.store(ThreadState::started);
-    slot.state = me;
+    tls_current = me.get();  // kept alive by the registry, as the main thread's is
   }
   for (auto& s : r.active) {
     if (s != me) s->finish();

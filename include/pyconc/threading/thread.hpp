@@ -413,7 +413,7 @@ class ThreadBootstrap {
     auto& st = *boot->state;
     st.native_id.store(pyconc::detail::native_thread_id(), std::memory_order_relaxed);
     st.native_ready.set();
-    pyconc::detail::current_slot().state = boot->state;
+    pyconc::detail::tls_current = boot->state.get();
     detail::set_os_thread_name(st.get_name());
     try {
       if (boot->self) {
@@ -433,6 +433,7 @@ class ThreadBootstrap {
       detail::report_thread_exception(std::current_exception(), Thread(boot->state));
     }
     pyconc::detail::registry().remove(&st);
+    pyconc::detail::tls_current = nullptr;
     st.finish();
     return nullptr;
   }
