@@ -75,14 +75,20 @@ struct Registry {
   threading::Lock lock;
   std::vector<std::shared_ptr<ThreadState>> active;  // alive threads, oldest first
   std::shared_ptr<ThreadState> main;
-  std::atomic<unsigned long> thread_counter{0};  // Thread-N
-  std::atomic<unsigned long> dummy_counter{0};   // Dummy-N
+  std::atomic<unsigned long> thread_counter{0};  // the N of Thread-N and Dummy-N, as CPython's _counter
+  std::atomic<bool> finalizing{false};           // main has returned: the program is exiting
   std::atomic<std::size_t> stack_size{0};
   std::atomic<bool> exit_handler_installed{false};
+  std::vector<std::shared_ptr<void>> kept_until_exit;
 
   void add(std::shared_ptr<ThreadState> state) {
     std::lock_guard with(lock);
     active.push_back(std::move(state));
+  }
+  /** Keeps `object` alive until the process ends (for objects daemon threads may still use). */
+  void keep_until_exit(std::shared_ptr<void> object) {
+    std::lock_guard with(lock);
+    kept_until_exit.push_back(std::move(object));
   }
   void remove(const ThreadState* state) {
     std::lock_guard with(lock);
@@ -135,7 +141,7 @@ inline const bool registry_initialised = (registry(), true);
 inline std::shared_ptr<ThreadState> current_state() {
   if (tls_current == nullptr) {
     auto& r = registry();
-    auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.dummy_counter),
+    auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.thread_counter),
                                                ThreadState::Kind::dummy);
     dummy->daemon.store(true);
     dummy->ident.store(static_cast<unsigned long>(::pthread_self()));

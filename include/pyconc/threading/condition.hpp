@@ -11,7 +11,6 @@ Defines:
 #include <atomic>       // std::atomic
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint32_t
-#include <memory>       // std::unique_ptr
 #include <optional>     // std::optional
 #include <utility>      // std::forward
 #include <variant>      // std::variant
@@ -58,7 +57,7 @@ Differs from Python: only `Lock` and `RLock` may serve as the lock; not copyable
 class Condition {
  public:
   /** A condition with its own new `RLock`. */
-  Condition() : own_(std::make_unique<RLock>()), lock_(own_.get()) {}
+  Condition() : lock_(&own_) {}
   /** A condition over `lock`, which must outlive it. */
   explicit Condition(Lock& lock) : lock_(&lock) {}
   /** A condition over `lock`, which must outlive it. */
@@ -200,7 +199,9 @@ class Condition {
     w->prev = w->next = nullptr;
   }
 
-  std::unique_ptr<RLock> own_;
+  // The default lock lives inside the object (no heap): a daemon thread still waiting on a
+  // static Condition while the program exits touches no freed memory.
+  RLock own_;
   std::variant<Lock*, RLock*> lock_;
   Waiter* head_ = nullptr;  // FIFO of waiters, guarded by the lock
   Waiter* tail_ = nullptr;

@@ -17,6 +17,7 @@ Defines:
 #include <unordered_map>  // std::unordered_map
 #include <utility>        // std::move
 
+#include <pyconc/detail/thread_state.hpp>
 #include <pyconc/threading/lock.hpp>
 
 namespace pyconc {
@@ -129,6 +130,12 @@ class local {
         })) {}
   local(const local&) = delete;
   local& operator=(const local&) = delete;
+  ~local() {
+    // Daemon threads may still use a static local while the program exits: leave its values
+    // (the process is ending anyway) rather than free memory they are using.
+    auto& r = pyconc::detail::registry();
+    if (r.finalizing.load()) r.keep_until_exit(impl_);
+  }
 
   /** The calling thread's value; built on first access. Thread-safe. */
   [[nodiscard]] T& get() {

@@ -372,6 +372,7 @@ inline void report_thread_exception(std::exception_ptr ep, std::optional<Thread>
 // Joins every non-daemon thread; what CPython's threading._shutdown() does after main ends.
 inline void join_non_daemon_threads() {
   auto& r = registry();
+  r.finalizing.store(true);
   std::shared_ptr<ThreadState> main;
   {
     std::lock_guard with(r.lock);

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: MIT
+#
+# Runs one example and compares its standard output with a golden file.
+#
+#   cmake -DPROGRAM=<executable> [-DSCRIPT=<file.py>] -DEXPECTED=<file.expected>
+#         [-DRUN_TIMEOUT=<seconds>] -P check_output.cmake
+#
+# PROGRAM is run (with SCRIPT as its only argument when given, e.g. python3 and a .py file).
+# The example passes when it exits with status 0, writes nothing to stderr and its stdout
+# equals the contents of EXPECTED. If the first line of EXPECTED is "# unordered", that line
+# is dropped and both sides are compared as sorted lists of lines: for programs whose line
+# order is left to the scheduler.
+
+cmake_minimum_required(VERSION 3.20)
+
+foreach(var PROGRAM EXPECTED)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "check_output.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT DEFINED RUN_TIMEOUT)
+  set(RUN_TIMEOUT 25)
+endif()
+
+set(command "${PROGRAM}")
+if(DEFINED SCRIPT AND NOT "${SCRIPT}" STREQUAL "")
+  list(APPEND command "${SCRIPT}")
+endif()
+
+execute_process(
+  COMMAND ${command}
+  OUTPUT_VARIABLE actual
+  ERROR_VARIABLE errors
+  RESULT_VARIABLE status
+  TIMEOUT ${RUN_TIMEOUT})
+
+file(READ "${EXPECTED}" expected)
+string(REPLACE "\r\n" "\n" expected "${expected}")
+string(REPLACE "\r\n" "\n" actual "${actual}")
+
+# Splits text into a CMake list of lines. Characters that CMake lists treat specially
+# (';', '[', ']', '\') are replaced by markers first; both sides get the same treatment,
+# so comparisons are unaffected.
+function(_pyconc_split_lines text out_var)
+  string(REPLACE "\\" "<bs>" text "${text}")
+  string(REPLACE ";" "<semicolon>" text "${text}")
+  string(REPLACE "[" "<lb>" text "${text}")
+  string(REPLACE "]" "<rb>" text "${text}")
+  string(REGEX REPLACE "\n$" "" text "${text}")
+  if("${text}" STREQUAL "")
+    set(lines "")
+  else()
+    string(REPLACE "\n" ";" lines "${text}")
+  endif()
+  set(${out_var} "${lines}" PARENT_SCOPE)
+endfunction()
+
+# Undoes the replacements of _pyconc_split_lines on one line, for messages.
+function(_pyconc_unescape_line var)
+  set(text "${${var}}")
+  string(REPLACE "<rb>" "]" text "${text}")
+  string(REPLACE "<lb>" "[" text "${text}")
+  string(REPLACE "<semicolon>" ";" text "${text}")
+  string(REPLACE "<bs>" "\\" text "${text}")
+  set(${var} "${text}" PARENT_SCOPE)
+endfunction()
+
+set(mode "exact")
+if("${expected}" MATCHES "^# unordered[ \t]*\n")
+  set(mode "unordered")
+  string(REGEX REPLACE "^# unordered[ \t]*\n" "" expected "${expected}")
+endif()
+
+set(same FALSE)
+if("${mode}" STREQUAL "exact")
+  if("${actual}" STREQUAL "${expected}")
+    set(same TRUE)
+  endif()
+else()
+  _pyconc_split_lines("${expected}" expected_lines)
+  _pyconc_split_lines("${actual}" actual_lines)
+  list(SORT expected_lines)
+  list(SORT actual_lines)
+  if("${actual_lines}" STREQUAL "${expected_lines}")
+    set(same TRUE)
+  endif()
+endif()
+
+set(problems "")
+if(NOT "${status}" STREQUAL "0")
+  string(APPEND problems "exit status: ${status} (expected 0)\n")
+endif()
+if(NOT "${errors}" STREQUAL "")
+  string(APPEND problems "unexpected output on stderr:\n${errors}\n")
+endif()
+if(NOT same)
+  string(APPEND problems "stdout differs from ${EXPECTED} (${mode} comparison)\n")
+  if("${mode}" STREQUAL "exact")
+    _pyconc_split_lines("${expected}" expected_lines)
+    _pyconc_split_lines("${actual}" actual_lines)
+  endif()
+  list(LENGTH expected_lines n_expected)
+  list(LENGTH actual_lines n_actual)
+  set(line 0)
+  while(line LESS n_expected OR line LESS n_actual)
+    set(want "<no line>")
+    set(got "<no line>")
+    if(line LESS n_expected)
+      list(GET expected_lines ${line} want)
+      _pyconc_unescape_line(want)
+    endif()
+    if(line LESS n_actual)
+      list(GET actual_lines ${line} got)
+      _pyconc_unescape_line(got)
+    endif()
+    if(NOT "${want}" STREQUAL "${got}")
+      math(EXPR shown "${line} + 1")
+      if("${mode}" STREQUAL "unordered")
+        string(APPEND problems "first difference at sorted line ${shown}:\n")
+      else()
+        string(APPEND problems "first difference at line ${shown}:\n")
+      endif()
+      string(APPEND problems "  expected: ${want}\n  actual:   ${got}\n")
+      break()
+    endif()
+    math(EXPR line "${line} + 1")
+  endwhile()
+  string(APPEND problems "--- expected ---\n${expected}--- actual ---\n${actual}--- end ---\n")
+endif()
+
+string(REPLACE ";" " " shown_command "${command}")
+if("${problems}" STREQUAL "")
+  message(STATUS "${shown_command}: output matches ${EXPECTED} (${mode})")
+else()
+  message("${problems}")
+  message(FATAL_ERROR "${shown_command}: FAILED")
+endif()
