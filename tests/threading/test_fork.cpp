@@ -256,7 +256,7 @@ TEST_CASE("fork: a user Lock held by another thread stays locked in the child", 
 
 TEST_CASE(
     "fork: a thread's name can be read in the child while that thread was reading it at fork time",
-    "[fork][!mayfail]") {
+    "[fork]") {
   // CPython: Thread.name is a plain attribute; reading it in a forked child never blocks, whatever
   // other threads were doing at fork time. pyconc guards each name with a lock and reinitialises
   // only the forking thread's one in the child, so a lock held at fork time stays held there.

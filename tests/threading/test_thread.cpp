@@ -391,7 +391,7 @@ TEST_CASE("Thread.ident is nullopt before start and get_ident() of the thread af
   REQUIRE(*t.ident() == ident_inside);  // kept after the thread ended
 }
 
-TEST_CASE("Thread.ident is known inside the thread as soon as it runs", "[thread][!mayfail]") {
+TEST_CASE("Thread.ident is known inside the thread as soon as it runs", "[thread]") {
   // CPython's _bootstrap_inner sets ident before run(): current_thread().ident is never None there.
   // pyconc stores ident in start() after pthread_create returns, so the new thread may run first.
   constexpr int count = 100;
@@ -574,7 +574,7 @@ TEST_CASE("current_thread() in a foreign thread is a daemon Dummy-N that cannot 
   REQUIRE(threading::active_count() == before);
 }
 
-TEST_CASE("Dummy-N and Thread-N names share one counter", "[thread][!mayfail]") {
+TEST_CASE("Dummy-N and Thread-N names share one counter", "[thread]") {
   // CPython: _newname() draws both from one counter: Thread-1, Dummy-2, Thread-3.
   threading::Thread first;
   std::string dummy_name;
@@ -832,7 +832,7 @@ TEST_CASE("Thread.repr shows the name and the state with daemon flag and ident",
 }
 
 TEST_CASE("Thread.repr of main and dummy threads and of a Timer names their classes",
-          "[thread][repr][!mayfail]") {
+          "[thread][repr]") {
   // CPython: repr() uses the class name: _MainThread, _DummyThread, Timer.
   const threading::Thread main = threading::main_thread();
   CHECK(main.repr() == "<_MainThread(MainThread, started " + std::to_string(*main.ident()) + ")>");

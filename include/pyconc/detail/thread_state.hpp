@@ -21,6 +21,8 @@ The registry is created on first use and never destroyed, so daemon threads that
 #include <memory>      // std::shared_ptr
 #include <mutex>       // std::lock_guard
 #include <string>      // std::string
+#include <typeinfo>    // std::type_info
+#include <utility>     // std::exchange
 #include <vector>      // std::vector
 
 #include <pthread.h>      // pthread_atfork, pthread_self
@@ -41,15 +43,20 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   enum class Kind { normal, main, dummy };
   enum Status : std::uint32_t { initial = 0, started = 1, stopped = 2 };
 
-  explicit ThreadState(std::string thread_name, Kind k = Kind::normal) : name(std::move(thread_name)), kind(k) {}
-
-  std::string get_name() const {
-    std::lock_guard with(name_lock);
-    return name;
+  explicit ThreadState(std::string thread_name, Kind k = Kind::normal) : kind(k) { set_name(std::move(thread_name)); }
+  ThreadState(const ThreadState&) = delete;
+  ThreadState& operator=(const ThreadState&) = delete;
+  ~ThreadState() {
+    for (const NameNode* n = name_.load(std::memory_order_acquire); n != nullptr;) delete std::exchange(n, n->previous);
   }
+
+  std::string get_name() const { return name_.load(std::memory_order_acquire)->value; }
+  // Lock-free, so no thread can be caught holding a lock here by fork(): a renamed thread's
+  // earlier names stay allocated (readers may hold them) until the state is destroyed.
   void set_name(std::string new_name) {
-    std::lock_guard with(name_lock);
-    name = std::move(new_name);
+    auto* node = new NameNode{std::move(new_name), name_.load(std::memory_order_relaxed)};
+    while (!name_.compare_exchange_weak(node->previous, node, std::memory_order_release, std::memory_order_relaxed)) {
+    }
   }
   // Marks the thread finished and wakes its joiners.
   void finish() noexcept {
@@ -57,9 +64,13 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
     finished.set();
   }
 
-  mutable threading::Lock name_lock;
-  std::string name;
+  struct NameNode {
+    std::string value;
+    const NameNode* previous;
+  };
+  std::atomic<const NameNode*> name_{nullptr};
   const Kind kind;
+  std::atomic<const std::type_info*> type{nullptr};  // the started object's class, for repr()
   std::atomic<bool> daemon{false};
   std::function<void()> target;    // run() of a plain Thread; cleared once run
   bool target_only = false;        // start() runs `target` without calling a virtual run()
@@ -179,11 +190,9 @@ inline void after_fork_in_child() noexcept {
   }
   r.active.clear();
   r.active.push_back(me);
-  me->name_lock.at_fork_reinit();
   me->ident.store(static_cast<unsigned long>(::pthread_self()));
   me->native_id.store(native_thread_id());
   me->native_ready.set();
-  me->daemon.store(false);
   r.main = me;
 }
 

@@ -14,6 +14,8 @@ Defines:
 #include <memory>         // std::shared_ptr, std::unique_ptr, std::weak_ptr
 #include <mutex>          // std::lock_guard
 #include <tuple>          // std::tuple, std::apply
+
+#include <pthread.h>  // pthread_atfork
 #include <unordered_map>  // std::unordered_map
 #include <utility>        // std::move
 
@@ -40,6 +42,20 @@ inline std::uint64_t thread_key() noexcept {
   static std::atomic<std::uint64_t> counter{0};
   thread_local const std::uint64_t key = next_serial(counter);
   return key;
+}
+
+/**
+The one lock behind every `local`'s table of values: taken only on a thread's first access
+and when a thread ends, and never held across fork() (so a child can use its locals).
+*/
+inline Lock& locals_lock() {
+  static Lock* const lock = [] {
+    auto* created = new Lock;  // never deleted: threads may end after static destruction began
+    ::pthread_atfork([] { locals_lock().acquire(); }, [] { locals_lock().release(); },
+                     [] { locals_lock().release(); });
+    return created;
+  }();
+  return *lock;
 }
 
 /** A number for a new `local`, never reused (whatever its `T`). */
@@ -155,13 +171,13 @@ class local {
     T* create() {
       auto value = make_();
       T* raw = value.get();
-      std::lock_guard with(mu_);
+      std::lock_guard with(detail::locals_lock());
       values_[detail::thread_key()] = std::move(value);
       return raw;
     }
     void erase(std::uint64_t thread_key) override {
       std::unique_ptr<T> doomed;  // destroyed outside the lock
-      std::lock_guard with(mu_);
+      std::lock_guard with(detail::locals_lock());
       if (auto it = values_.find(thread_key); it != values_.end()) {
         doomed = std::move(it->second);
         values_.erase(it);
@@ -170,7 +186,6 @@ class local {
 
     const std::uint64_t id = detail::next_local_id();
     std::function<std::unique_ptr<T>()> make_;
-    Lock mu_;
     std::unordered_map<std::uint64_t, std::unique_ptr<T>> values_;
   };
 

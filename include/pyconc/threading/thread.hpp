@@ -51,6 +51,26 @@ namespace threading {
 class Thread;
 Thread current_thread();
 
+namespace detail {
+
+/** A type's name as written in C++, e.g. "std::runtime_error". */
+inline std::string demangle(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : type.name();
+  std::free(demangled);
+  return name;
+}
+
+/** A class's unqualified name, e.g. "Timer" for `pyconc::v0::threading::Timer`. */
+inline std::string class_name(const std::type_info& type) {
+  std::string name = demangle(type);
+  if (const auto colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
+  return name;
+}
+
+}  // namespace detail
+
 /** Python's keyword arguments of `Thread(...)`, as `Thread::Options`. */
 struct ThreadOptions {
   std::function<void()> target = {};  ///< what `run()` calls; may be empty
@@ -136,9 +156,11 @@ class Thread : public std::enable_shared_from_this<Thread> {
   ("cannot join thread before it is started") or on the calling thread itself ("cannot
   join current thread").
   */
-  void join() { join_until(pyconc::detail::Deadline::forever()); }
+  void join() const { join_until(pyconc::detail::Deadline::forever()); }
   /** Waits at most `timeout` seconds (negative: none). Blocks. Thread-safe. Raises as `join()`. */
-  void join(pyconc::detail::Timeout timeout) { join_until(pyconc::detail::Deadline::after(timeout.seconds)); }
+  void join(pyconc::detail::Timeout timeout) const {
+    join_until(pyconc::detail::Deadline::after(timeout.seconds));
+  }
 
   /** Whether the thread has started and `run()` has not returned. Thread-safe. */
   [[nodiscard]] bool is_alive() const noexcept {
@@ -174,10 +196,19 @@ class Thread : public std::enable_shared_from_this<Thread> {
     state_->daemon.store(value, std::memory_order_relaxed);
   }
 
-  /** Python's `repr(thread)`: `<Thread(name, started daemon 1234)>`. */
+  /** Python's `repr(thread)`: `<Thread(name, started daemon 1234)>`, with the class's name. */
   [[nodiscard]] std::string repr() const {
     const auto status = state_->status.load(std::memory_order_acquire);
-    std::string s = "<Thread(" + name() + ", ";
+    std::string cls;
+    switch (state_->kind) {
+      case pyconc::detail::ThreadState::Kind::main: cls = "_MainThread"; break;
+      case pyconc::detail::ThreadState::Kind::dummy: cls = "_DummyThread"; break;
+      case pyconc::detail::ThreadState::Kind::normal: {
+        const std::type_info* started_as = state_->type.load(std::memory_order_acquire);
+        cls = detail::class_name(started_as ? *started_as : typeid(*this));
+      }
+    }
+    std::string s = "<" + cls + "(" + name() + ", ";
     if (status == pyconc::detail::ThreadState::initial) {
       s += "initial";
     } else {
@@ -220,7 +251,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
     return state;
   }
 
-  void join_until(const pyconc::detail::Deadline& deadline) {
+  void join_until(const pyconc::detail::Deadline& deadline) const {
     const auto& st = *state_;
     if (st.kind == pyconc::detail::ThreadState::Kind::dummy) pyconc::detail::raise<RuntimeError>("cannot join a dummy thread");
     if (st.status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::initial) {
@@ -266,11 +297,7 @@ inline std::string exception_type_name(const std::exception_ptr& ep) {
   } catch (const Error& e) {
     return e.type_name();
   } catch (const std::exception& e) {
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-    std::string name = status == 0 && demangled ? demangled : typeid(e).name();
-    std::free(demangled);
-    return name;
+    return demangle(typeid(e));  // qualified: "std::runtime_error"
   } catch (...) {
     return "unknown exception";
   }
@@ -337,7 +364,13 @@ class ExceptHookSlot {
     Hook hook = default_excepthook;
   };
   static Shared& shared() {
-    static Shared* const s = new Shared;  // never deleted: daemon threads may report at exit
+    static Shared* const s = [] {
+      auto* created = new Shared;  // never deleted: daemon threads may report at exit
+      // Nobody may hold the lock across fork(), or the child could never report again.
+      ::pthread_atfork([] { shared().lock.acquire(); }, [] { shared().lock.release(); },
+                       [] { shared().lock.release(); });
+      return created;
+    }();
     return *s;
   }
 };
@@ -412,6 +445,7 @@ class ThreadBootstrap {
   static void* main(void* arg) noexcept {
     std::unique_ptr<ThreadBootstrap> boot(static_cast<ThreadBootstrap*>(arg));
     auto& st = *boot->state;
+    st.ident.store(static_cast<unsigned long>(::pthread_self()), std::memory_order_release);
     st.native_id.store(pyconc::detail::native_thread_id(), std::memory_order_relaxed);
     st.native_ready.set();
     pyconc::detail::tls_current = boot->state.get();
@@ -447,6 +481,7 @@ inline void Thread::start() {
       !st.status.compare_exchange_strong(expected, pyconc::detail::ThreadState::started)) {
     pyconc::detail::raise<RuntimeError>("threads can only be started once");
   }
+  st.type.store(&typeid(*this), std::memory_order_release);
   auto boot = std::make_unique<ThreadBootstrap>();
   boot->state = state_;
   if (!st.target_only && typeid(*this) != typeid(Thread)) {
