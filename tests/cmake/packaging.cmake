@@ -6,7 +6,7 @@
 #   packaging.install          `cmake --install` this build tree into
 #                              <build>/tests/install-prefix and check what lands there
 #   packaging.find_package     tests/cmake/find_package against that prefix
-#   packaging.pkg_config       compile tests/cmake/find_package/main.cpp with the flags from
+#   packaging.pkg_config       compile tests/cmake/consumer.cpp with the flags from
 #                              `pkg-config --cflags --libs pyconc` (skipped without pkg-config)
 #   packaging.build_tree       tests/cmake/find_package against this build tree (pyconc_DIR)
 #   packaging.add_subdirectory tests/cmake/add_subdirectory with pyconc's source tree
@@ -61,7 +61,7 @@ if(PYCONC_INSTALL)
 
   pyconc_packaging_test(pkg_config
     ARGS -D STEP=pkg-config
-         -D "MAIN=${CMAKE_CURRENT_LIST_DIR}/find_package/main.cpp"
+         -D "MAIN=${CMAKE_CURRENT_LIST_DIR}/consumer.cpp"
          -D "WORK=${pyconc_pkg_work}/pkg_config"
          -D "PCPATH=${pyconc_pkg_prefix}/${PYCONC_PKGCONFIG_INSTALL_DIR}"
          -D "EXPECT=${pyconc_pkg_counted}"

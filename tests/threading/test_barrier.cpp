@@ -23,6 +23,24 @@ void run_threads(int n, const std::function<void()>& body) {
   for (auto& t : threads) t.join();
 }
 
+// Starts `n` threads that wait on `barrier`, counting BrokenBarrierErrors in `broken`, and
+// returns once all of them are waiting (polled, at most 5 s).
+std::vector<threading::Thread> start_waiters(threading::Barrier& barrier, int n, std::atomic<int>& broken) {
+  std::vector<threading::Thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&] {
+      try {
+        barrier.wait();
+      } catch (const threading::BrokenBarrierError&) {
+        ++broken;
+      }
+    });
+  }
+  for (auto& t : threads) t.start();
+  for (int spins = 0; barrier.n_waiting() < static_cast<std::size_t>(n) && spins < 5000; ++spins) time::sleep(0.001);
+  return threads;
+}
+
 }  // namespace
 
 TEST_CASE("Barrier rejects fewer than one party (CPython 3.13)", "[barrier][errors]") {
@@ -125,18 +143,7 @@ TEST_CASE("Barrier's constructor timeout is the default for wait()", "[barrier][
 TEST_CASE("Barrier.abort makes waiters raise BrokenBarrierError", "[barrier]") {
   threading::Barrier barrier(3);
   std::atomic<int> broken{0};
-  std::vector<threading::Thread> threads;
-  for (int i = 0; i < 2; ++i) {
-    threads.emplace_back([&] {
-      try {
-        barrier.wait();
-      } catch (const threading::BrokenBarrierError&) {
-        ++broken;
-      }
-    });
-  }
-  for (auto& t : threads) t.start();
-  for (int spins = 0; barrier.n_waiting() < 2 && spins < 5000; ++spins) time::sleep(0.001);
+  auto threads = start_waiters(barrier, 2, broken);
   CHECK(barrier.n_waiting() == 2);
   barrier.abort();
   for (auto& t : threads) t.join();
@@ -148,18 +155,7 @@ TEST_CASE("Barrier.abort makes waiters raise BrokenBarrierError", "[barrier]") {
 TEST_CASE("Barrier.reset releases waiters with BrokenBarrierError and is reusable", "[barrier]") {
   threading::Barrier barrier(3);
   std::atomic<int> broken{0};
-  std::vector<threading::Thread> threads;
-  for (int i = 0; i < 2; ++i) {
-    threads.emplace_back([&] {
-      try {
-        barrier.wait();
-      } catch (const threading::BrokenBarrierError&) {
-        ++broken;
-      }
-    });
-  }
-  for (auto& t : threads) t.start();
-  for (int spins = 0; barrier.n_waiting() < 2 && spins < 5000; ++spins) time::sleep(0.001);
+  auto threads = start_waiters(barrier, 2, broken);
   barrier.reset();
   for (auto& t : threads) t.join();
   CHECK(broken == 2);

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
-// A consumer of pyconc embedded with add_subdirectory: four named threads count to 4000
-// under a Lock.
+// A consumer of pyconc: four named threads count to 4000 under a Lock.
+// Built by the packaging tests through find_package, a build tree, add_subdirectory,
+// FetchContent and pkg-config; PYCONC_CONSUMER_KIND says which.
 #include <pyconc.hpp>
 
 #include <iostream>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#ifndef PYCONC_CONSUMER_KIND
+#define PYCONC_CONSUMER_KIND find_package
+#endif
+#define CONSUMER_STRINGIFY_(x) #x
+#define CONSUMER_STRINGIFY(x) CONSUMER_STRINGIFY_(x)
 
 namespace {
 
@@ -34,7 +41,7 @@ int main() {
     thread.join();
   }
   std::cout << "pyconc " << PYCONC_VERSION_MAJOR << '.' << PYCONC_VERSION_MINOR << '.'
-            << PYCONC_VERSION_PATCH << " via add_subdirectory: " << threads.size()
-            << " threads counted " << counter << '\n';
+            << PYCONC_VERSION_PATCH << " via " << CONSUMER_STRINGIFY(PYCONC_CONSUMER_KIND) << ": "
+            << threads.size() << " threads counted " << counter << '\n';
   return counter == 4000 ? 0 : 1;
 }
