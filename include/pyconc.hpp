@@ -11,6 +11,7 @@ compiles faster.
 #include <pyconc/builtins.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/os.hpp>
+#include <pyconc/queue.hpp>
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
 #include <pyconc/version.hpp>

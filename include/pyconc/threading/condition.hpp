@@ -8,14 +8,13 @@ Defines:
 #ifndef PYCONC_THREADING_CONDITION_HPP_INCLUDED
 #define PYCONC_THREADING_CONDITION_HPP_INCLUDED
 
-#include <atomic>       // std::atomic
 #include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint32_t
 #include <optional>     // std::optional
 #include <utility>      // std::forward
 #include <variant>      // std::variant
 
 #include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/wait_list.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/threading/lock.hpp>
 
@@ -132,25 +131,12 @@ class Condition {
   */
   void notify(std::size_t n = 1) {
     if (!is_owned()) pyconc::detail::raise<RuntimeError>("cannot notify on un-acquired lock");
-    while (n > 0 && head_ != nullptr) {
-      Waiter* w = head_;
-      unlink(w);
-      w->signaled.store(1, std::memory_order_release);
-      pyconc::detail::wake_one(w->signaled);
-      --n;
-    }
+    waiters_.notify(n);
   }
   /** Wakes every waiting thread. Never blocks. Raises as `notify()`. */
   void notify_all() { notify(static_cast<std::size_t>(-1)); }
 
  private:
-  // One per waiting thread, on its stack; the list is guarded by the condition's lock.
-  struct Waiter {
-    std::atomic<std::uint32_t> signaled{0};
-    Waiter* prev = nullptr;
-    Waiter* next = nullptr;
-  };
-
   [[nodiscard]] bool is_owned() {
     if (auto** r = std::get_if<RLock*>(&lock_)) return (*r)->is_owned();
     // A plain Lock has no owner: CPython checks that it is held by someone.
@@ -164,47 +150,30 @@ class Condition {
 
   bool wait_until(const pyconc::detail::Deadline& deadline, bool may_block) {
     if (!is_owned()) pyconc::detail::raise<RuntimeError>("cannot wait on un-acquired lock");
-    Waiter me;
-    link(&me);
     unsigned long saved = 0;
-    if (auto** r = std::get_if<RLock*>(&lock_)) {
-      saved = (*r)->release_save();
-    } else {
-      std::get<Lock*>(lock_)->release();
-    }
-    if (may_block) {
-      while (me.signaled.load(std::memory_order_acquire) == 0) {
-        if (!pyconc::detail::wait_on(me.signaled, 0, deadline)) break;
-      }
-    }
-    if (auto** r = std::get_if<RLock*>(&lock_)) {
-      (*r)->acquire_restore(saved);
-    } else {
-      std::get<Lock*>(lock_)->acquire();
-    }
-    // With the lock held again: a notify that came in time unlinked us; otherwise leave.
-    const bool notified = me.signaled.load(std::memory_order_acquire) != 0;
-    if (!notified) unlink(&me);
-    return notified;
-  }
-
-  void link(Waiter* w) noexcept {
-    w->prev = tail_;
-    (tail_ ? tail_->next : head_) = w;
-    tail_ = w;
-  }
-  void unlink(Waiter* w) noexcept {
-    (w->prev ? w->prev->next : head_) = w->next;
-    (w->next ? w->next->prev : tail_) = w->prev;
-    w->prev = w->next = nullptr;
+    return waiters_.wait(
+        deadline, may_block,
+        [&] {
+          if (auto** r = std::get_if<RLock*>(&lock_)) {
+            saved = (*r)->release_save();
+          } else {
+            std::get<Lock*>(lock_)->release();
+          }
+        },
+        [&] {
+          if (auto** r = std::get_if<RLock*>(&lock_)) {
+            (*r)->acquire_restore(saved);
+          } else {
+            std::get<Lock*>(lock_)->acquire();
+          }
+        });
   }
 
   // The default lock lives inside the object (no heap): a daemon thread still waiting on a
   // static Condition while the program exits touches no freed memory.
   RLock own_;
   std::variant<Lock*, RLock*> lock_;
-  Waiter* head_ = nullptr;  // FIFO of waiters, guarded by the lock
-  Waiter* tail_ = nullptr;
+  pyconc::detail::WaitList waiters_;  // guarded by the lock
 };
 
 }  // namespace threading
