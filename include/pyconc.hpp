@@ -9,6 +9,7 @@ compiles faster.
 #define PYCONC_HPP_INCLUDED
 
 #include <pyconc/builtins.hpp>
+#include <pyconc/concurrent/futures.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/os.hpp>
 #include <pyconc/queue.hpp>

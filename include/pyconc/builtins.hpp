@@ -13,6 +13,7 @@ Defines:
 #include <charconv>     // std::to_chars
 #include <cmath>        // std::isnan, std::isinf
 #include <cstdio>       // FILE, std::fwrite
+#include <exception>    // std::exception
 #include <cstdlib>      // std::atoi
 #include <optional>     // std::optional
 #include <ranges>       // std::ranges::range
@@ -165,6 +166,8 @@ std::string str(const T& value) {
     return value ? str(*value) : std::string("None");
   } else if constexpr (detail::has_repr_member<T>) {
     return value.repr();
+  } else if constexpr (std::is_base_of_v<std::exception, T>) {
+    return value.what();  // str(exc) is the message
   } else if constexpr (detail::is_tuple_like<T>::value) {
     std::string out = "(";
     std::size_t i = 0;

@@ -17,10 +17,12 @@ Defines:
 #include <cstdint>     // std::uint64_t
 #include <deque>       // std::deque
 #include <functional>  // std::less
+#include <memory>      // std::shared_ptr
 #include <mutex>       // std::lock_guard
 #include <utility>     // std::move
 #include <vector>      // std::vector
 
+#include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_list.hpp>
 #include <pyconc/errors.hpp>
@@ -107,6 +109,21 @@ class HeapItems {
   [[no_unique_address]] Compare compare_{};
 };
 
+/**
+Frees a queue's items, except while the program exits: then daemon threads may still be
+blocked in (or calling) a static queue, as Python's worker idiom has them, so the items are
+kept until the process ends. The queue's lock and waiting lists need no freeing.
+*/
+template <class Items>
+void release_items(Items* items) {
+  auto& r = registry();
+  if (r.finalizing.load()) {
+    r.keep_until_exit(std::shared_ptr<Items>(items));
+  } else {
+    delete items;
+  }
+}
+
 inline void check_timeout(double timeout) {
   if (timeout < 0) raise<ValueError>("'timeout' must be a non-negative number");
 }
@@ -119,9 +136,10 @@ share one lock.
 template <class T, class Items>
 class BasicQueue {
  public:
-  explicit BasicQueue(long long maxsize = 0) : maxsize_(maxsize) {}
+  explicit BasicQueue(long long maxsize = 0) : items_(new Items), maxsize_(maxsize) {}
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
+  ~BasicQueue() { release_items(items_); }
 
   /**
   Puts `item` in, waiting while a bounded queue is full. Blocks. Thread-safe.
@@ -133,7 +151,7 @@ class BasicQueue {
     if (block) return put(std::move(item));
     std::lock_guard with(mutex_);
     if (shutdown_) raise<ShutDown>();
-    if (bounded() && items_.size() >= static_cast<std::size_t>(maxsize_)) raise<Full>();
+    if (bounded() && items_->size() >= static_cast<std::size_t>(maxsize_)) raise<Full>();
     push_locked(std::move(item));
   }
   /**
@@ -168,14 +186,14 @@ class BasicQueue {
   /** The number of items now (only a hint once the lock is released). Thread-safe. */
   [[nodiscard]] std::size_t qsize() {
     std::lock_guard with(mutex_);
-    return items_.size();
+    return items_->size();
   }
   /** Whether the queue is empty now. Thread-safe. */
   [[nodiscard]] bool empty() { return qsize() == 0; }
   /** Whether the queue is full now: `0 < maxsize() <= qsize()`. Thread-safe. */
   [[nodiscard]] bool full() {
     std::lock_guard with(mutex_);
-    return bounded() && items_.size() >= static_cast<std::size_t>(maxsize_);
+    return bounded() && items_->size() >= static_cast<std::size_t>(maxsize_);
   }
 
   /** The bound on the number of items; 0 or less means none. */
@@ -219,8 +237,8 @@ class BasicQueue {
     std::lock_guard with(mutex_);
     shutdown_ = true;
     if (immediate) {
-      while (items_.size() != 0) {
-        (void)items_.pop();
+      while (items_->size() != 0) {
+        (void)items_->pop();
         if (unfinished_ > 0) --unfinished_;
       }
       all_tasks_done_.notify_all();
@@ -243,7 +261,7 @@ class BasicQueue {
   }
 
   void push_locked(T&& item) {
-    items_.push(std::move(item));
+    items_->push(std::move(item));
     ++unfinished_;
     not_empty_.notify();
   }
@@ -253,7 +271,7 @@ class BasicQueue {
     std::lock_guard with(mutex_);
     if (shutdown_) raise<ShutDown>();
     if (bounded()) check_timeout(timeout);
-    while (bounded() && items_.size() >= static_cast<std::size_t>(maxsize_)) {
+    while (bounded() && items_->size() >= static_cast<std::size_t>(maxsize_)) {
       if (deadline.expired()) raise<Full>();
       wait_locked(not_full_, deadline);
       if (shutdown_) raise<ShutDown>();
@@ -263,19 +281,19 @@ class BasicQueue {
 
   T get_until(const Deadline& deadline, bool block) {
     std::lock_guard with(mutex_);
-    if (shutdown_ && items_.size() == 0) raise<ShutDown>();
-    while (items_.size() == 0) {
+    if (shutdown_ && items_->size() == 0) raise<ShutDown>();
+    while (items_->size() == 0) {
       if (!block || deadline.expired()) raise<Empty>();
       wait_locked(not_empty_, deadline);
-      if (shutdown_ && items_.size() == 0) raise<ShutDown>();
+      if (shutdown_ && items_->size() == 0) raise<ShutDown>();
     }
-    T item = items_.pop();
+    T item = items_->pop();
     not_full_.notify();
     return item;
   }
 
   threading::Lock mutex_;
-  Items items_;
+  Items* items_;  // owned; see release_items()
   long long maxsize_;
   std::size_t unfinished_ = 0;
   bool shutdown_ = false;
@@ -315,6 +333,9 @@ worker.start();
 for (int i = 0; i < 100; ++i) q.put(i);
 q.join();  // all 100 processed
 ```
+
+Lifetime: daemon threads may go on using a static queue while the program exits (the
+classic daemon-worker idiom): its storage is then kept until the process ends.
 
 Differs from Python: typed (`Queue<T>`); items are moved in and out, so move-only types work;
 not copyable.
@@ -358,14 +379,15 @@ Differs from Python: typed; not copyable; `put` is not reentrant from a signal h
 template <class T>
 class SimpleQueue {
  public:
-  SimpleQueue() = default;
+  SimpleQueue() : items_(new detail::FifoItems<T>) {}
   SimpleQueue(const SimpleQueue&) = delete;
   SimpleQueue& operator=(const SimpleQueue&) = delete;
+  ~SimpleQueue() { detail::release_items(items_); }
 
   /** Puts `item` in. Never blocks. Thread-safe. */
   void put(T item) {
     std::lock_guard with(mutex_);
-    items_.push(std::move(item));
+    items_->push(std::move(item));
     not_empty_.notify();
   }
   /** As `put(item)`; `block` is ignored. */
@@ -391,7 +413,7 @@ class SimpleQueue {
   /** The number of items now. Thread-safe. */
   [[nodiscard]] std::size_t qsize() {
     std::lock_guard with(mutex_);
-    return items_.size();
+    return items_->size();
   }
   /** Whether it is empty now. Thread-safe. */
   [[nodiscard]] bool empty() { return qsize() == 0; }
@@ -399,15 +421,15 @@ class SimpleQueue {
  private:
   T get_until(const pyconc::detail::Deadline& deadline, bool block) {
     std::lock_guard with(mutex_);
-    while (items_.size() == 0) {
+    while (items_->size() == 0) {
       if (!block || deadline.expired()) pyconc::detail::raise<Empty>();
       not_empty_.wait(deadline, true, [this] { mutex_.release(); }, [this] { mutex_.acquire(); });
     }
-    return items_.pop();
+    return items_->pop();
   }
 
   threading::Lock mutex_;
-  detail::FifoItems<T> items_;
+  detail::FifoItems<T>* items_;  // owned; see detail::release_items()
   pyconc::detail::WaitList not_empty_;
 };
 

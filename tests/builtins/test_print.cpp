@@ -2,12 +2,14 @@
 #include <cstdio>
 #include <list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <pyconc/builtins.hpp>
+#include <pyconc/errors.hpp>
 #include <pyconc/threading.hpp>
 
 using namespace pyconc;
@@ -77,6 +79,12 @@ TEST_CASE("floats print as Python's repr(float)", "[print][str]") {
   CHECK(str(2.5f) == "2.5");
   CHECK(str(1e300 * 1e10) == "inf");
   CHECK(str(-1e300 * 1e10) == "-inf");
+}
+
+TEST_CASE("str of an exception is its message as in Python", "[print][str]") {
+  CHECK(str(ValueError("boom")) == "boom");
+  CHECK(str(RuntimeError()) == "");
+  CHECK(str(std::runtime_error("std")) == "std");
 }
 
 TEST_CASE("repr quotes strings as Python does", "[print][repr]") {

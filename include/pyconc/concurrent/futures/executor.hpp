@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/**
+`pyconc/concurrent/futures/executor.hpp` — `concurrent.futures.Executor`.
+
+Defines:
+- `futures::Executor`     the base of executors: `submit`, `map`, `shutdown`.
+- `futures::MapOptions`   `map()`'s keyword arguments (`timeout`, `chunksize`).
+- `futures::MapResults`   the range `map()` returns.
+*/
+#ifndef PYCONC_CONCURRENT_FUTURES_EXECUTOR_HPP_INCLUDED
+#define PYCONC_CONCURRENT_FUTURES_EXECUTOR_HPP_INCLUDED
+
+#include <concepts>     // std::invocable
+#include <cstddef>      // std::size_t, std::ptrdiff_t
+#include <exception>    // std::current_exception
+#include <functional>   // std::invoke
+#include <iterator>     // std::default_sentinel_t
+#include <memory>       // std::unique_ptr
+#include <optional>     // std::optional
+#include <ranges>       // std::ranges::begin
+#include <tuple>        // std::tuple, std::apply
+#include <type_traits>  // std::decay_t, std::invoke_result_t
+#include <utility>      // std::move, std::forward
+#include <variant>      // std::monostate
+#include <vector>       // std::vector
+
+#include <pyconc/concurrent/futures/future.hpp>
+#include <pyconc/detail/wait.hpp>
+#include <pyconc/errors.hpp>
+
+namespace pyconc {
+inline namespace v0 {
+namespace concurrent {
+namespace futures {
+
+namespace detail {
+
+/** The result type of `submit(fn, args...)`: what `fn(args...)` returns, without references. */
+template <class F, class... Args>
+using submit_result_t = std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
+
+/**
+A submitted call and its future in one allocation (CPython's `_WorkItem` plus `Future`). The
+executor's queue holds one reference, each `Future` handle another. The call (and what it
+captured) is destroyed as soon as it has run, before the future completes.
+*/
+template <class T, class Call>
+class TaskState final : public FutureState<T> {
+ public:
+  explicit TaskState(Call&& call) : call_(std::move(call)) {}
+
+  void run(void (*before_done)(void*) noexcept, void* context) noexcept override {
+    if (this->start_or_notify_cancel() != FutureCore::Start::running) {
+      // Cancelled (now notified), or completed by someone else meanwhile: nothing to run.
+      call_.reset();
+      before_done(context);
+      return;
+    }
+    try {
+      if constexpr (std::is_void_v<T>) {
+        std::apply([](auto&&... a) { std::invoke(std::move(a)...); }, std::move(*call_));
+        call_.reset();
+        before_done(context);
+        this->try_set_result(std::monostate{});
+      } else {
+        T value = std::apply([](auto&&... a) -> T { return std::invoke(std::move(a)...); }, std::move(*call_));
+        call_.reset();
+        before_done(context);
+        this->try_set_result(std::move(value));
+      }
+    } catch (...) {
+      call_.reset();
+      before_done(context);
+      try {
+        this->try_set_exception(std::current_exception());
+      } catch (...) {
+      }
+    }
+  }
+
+  void discard() noexcept override { call_.reset(); }
+
+ private:
+  std::optional<Call> call_;  // the callable and its arguments, until run
+};
+
+/** CPython's `_result_or_cancel(fut, timeout)`: the result, and the future cancelled either way. */
+template <class T>
+Stored<T> result_or_cancel(Future<T>& f, const std::optional<pyconc::detail::Deadline>& deadline) {
+  struct CancelOnExit {
+    Future<T>& f;
+    ~CancelOnExit() {
+      try {
+        f.cancel();
+      } catch (...) {
+      }
+    }
+  } cancel_on_exit{f};
+  if constexpr (std::is_void_v<T>) {
+    deadline ? f.result(deadline->remaining()) : f.result();
+    return std::monostate{};
+  } else {
+    return deadline ? f.result(deadline->remaining()) : f.result();
+  }
+}
+
+}  // namespace detail
+
+/** Python's keyword arguments of `Executor.map(...)`: `{.timeout = 2.0, .chunksize = 1}`. */
+struct MapOptions {
+  std::optional<pyconc::detail::Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
+  int chunksize = 1;                                    ///< ignored by ThreadPoolExecutor, as in CPython
+};
+
+/**
+Python: the iterator `Executor.map()` returns. An input range of the results (`std::monostate`
+for a function returning `void`), in the order of the inputs, however the calls finish.
+
+Blocking and timeouts: `*it` waits for the current call's result (and rethrows its exception);
+with `MapOptions::timeout` it raises `TimeoutError()` once the time, counted from the `map()`
+call, has passed. An exception or a timeout ends the iteration and cancels every call not yet
+started, as does destroying the range before the end (CPython's generator `close()`).
+
+Lifetime: movable, not copyable; iterators stay valid when the range is moved.
+*/
+template <class T>
+class MapResults {
+  using Value = detail::Stored<T>;
+
+  struct Impl {
+    std::vector<Future<T>> fs;
+    std::size_t next = 0;  // the index of the current future
+    std::optional<pyconc::detail::Deadline> deadline;
+    std::optional<Value> current;
+    bool fetched = false;
+
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() { cancel_from(next); }
+
+    void cancel_from(std::size_t i) noexcept {
+      for (; i < fs.size(); ++i) {
+        try {
+          fs[i].cancel();
+        } catch (...) {
+        }
+      }
+    }
+    [[nodiscard]] bool at_end() const noexcept { return next >= fs.size(); }
+    Value& fetch() {
+      if (!fetched) {
+        try {
+          current.emplace(detail::result_or_cancel(fs[next], deadline));
+        } catch (...) {
+          cancel_from(next + 1);  // the generator is closed by the exception
+          next = fs.size();
+          throw;
+        }
+        fetched = true;
+      }
+      return *current;
+    }
+    void advance() {
+      fetch();  // as Python's next(): a skipped result is still waited for
+      current.reset();
+      fetched = false;
+      ++next;
+    }
+  };
+
+ public:
+  class iterator {
+   public:
+    using value_type = Value;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    /** The current result. Blocks until it is known. Rethrows the call's exception; raises `TimeoutError`. */
+    Value& operator*() const { return impl_->fetch(); }
+    iterator& operator++() {
+      impl_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.impl_->at_end(); }
+
+   private:
+    friend class MapResults;
+    explicit iterator(Impl* impl) noexcept : impl_(impl) {}
+    Impl* impl_ = nullptr;
+  };
+
+  MapResults(std::vector<Future<T>> fs, std::optional<pyconc::detail::Deadline> deadline)
+      : impl_(std::make_unique<Impl>()) {
+    impl_->fs = std::move(fs);
+    impl_->deadline = deadline;
+  }
+  MapResults(MapResults&&) noexcept = default;
+  MapResults& operator=(MapResults&&) noexcept = default;
+
+  iterator begin() noexcept { return iterator(impl_.get()); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  /** The futures of the calls, in input order (for inspection). */
+  [[nodiscard]] const std::vector<Future<T>>& futures() const noexcept { return impl_->fs; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/**
+Python: `concurrent.futures.Executor`. The base of executors: `submit()` schedules a call and
+returns its `Future`, `map()` runs a function over ranges, `shutdown()` stops the executor.
+
+Implementing one: override `schedule(item)`, which receives a work item holding one
+reference (run it with `item->run(before_done, context)` and then `item->release()`, or
+`release()` it and raise when refusing), and `shutdown()`.
+
+Lifetime: destroying an Executor does nothing by itself; `ThreadPoolExecutor`'s destructor
+waits for its work (Python's `with` block exit).
+
+Differs from Python: `submit` takes the function's arguments by value (copied or moved into
+the call, as `std::thread` does; pass `std::ref` to share); a reference result is copied.
+*/
+class Executor {
+ public:
+  Executor() = default;
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  virtual ~Executor() = default;
+
+  /**
+  Python: `submit(fn, /, *args)`. Schedules `fn(args...)` and returns its future. Thread-safe.
+  Raises what the executor raises when it cannot accept work (see `ThreadPoolExecutor`).
+  */
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  Future<detail::submit_result_t<F, Args...>> submit(F&& fn, Args&&... args) {
+    using T = detail::submit_result_t<F, Args...>;
+    using Call = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
+    auto* task = new detail::TaskState<T, Call>(Call(std::forward<F>(fn), std::forward<Args>(args)...));
+    Future<T> future = detail::FutureAccess::share<T>(task);  // the handle's reference
+    schedule(task);                                           // the queue's reference
+    return future;
+  }
+
+  /**
+  Python: `map(fn, *iterables)`. Submits `fn(a, b, ...)` for each element of the ranges taken
+  together (stopping at the shortest, as `zip`), all before returning, and returns the results
+  as a `MapResults` range in input order. Raises as `submit()`.
+  */
+  template <class F, class... Ranges>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, MapOptions> && sizeof...(Ranges) > 0)
+  auto map(F&& fn, Ranges&&... iterables) {
+    return map(MapOptions{}, std::forward<F>(fn), std::forward<Ranges>(iterables)...);
+  }
+  /** Python: `map(fn, *iterables, timeout=..., chunksize=...)`. */
+  template <class F, class... Ranges>
+    requires(sizeof...(Ranges) > 0)
+  auto map(MapOptions options, F&& fn, Ranges&&... iterables) {
+    std::optional<pyconc::detail::Deadline> deadline;
+    if (options.timeout) deadline = pyconc::detail::Deadline::after(options.timeout->seconds);
+    using T = detail::submit_result_t<F&, std::ranges::range_reference_t<Ranges>...>;
+    std::vector<Future<T>> fs;
+    auto its = std::tuple(std::ranges::begin(iterables)...);
+    const auto ends = std::tuple(std::ranges::end(iterables)...);
+    const auto any_at_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return ((std::get<I>(its) == std::get<I>(ends)) || ...);
+    };
+    const auto seq = std::index_sequence_for<Ranges...>{};
+    while (!any_at_end(seq)) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        fs.push_back(submit(fn, *std::get<I>(its)...));
+        (++std::get<I>(its), ...);
+      }(seq);
+    }
+    return MapResults<T>(std::move(fs), deadline);
+  }
+
+  /**
+  Python: `shutdown(wait=True, *, cancel_futures=False)`. Frees the executor's resources; no
+  more calls may be submitted. Idempotent. The base does nothing.
+  */
+  virtual void shutdown(bool wait = true, bool cancel_futures = false) {
+    static_cast<void>(wait);
+    static_cast<void>(cancel_futures);
+  }
+
+ protected:
+  /** Takes `item` (one reference) to run it later; releases it and raises when it cannot. */
+  virtual void schedule(detail::FutureCore* item) = 0;
+};
+
+}  // namespace futures
+}  // namespace concurrent
+}  // namespace v0
+}  // namespace pyconc
+
+#endif  // PYCONC_CONCURRENT_FUTURES_EXECUTOR_HPP_INCLUDED
