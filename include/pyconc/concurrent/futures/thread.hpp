@@ -326,11 +326,19 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Wakes one sleeping worker, if any (Dekker with get(): signal_ then sleepers_, seq_cst).
   void signal_one() noexcept {
     signal_.fetch_add(1, std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) != 0) pyconc::detail::wake_one(signal_);
+    // The waker takes a sleeper's token: one FUTEX_WAKE per sleeper, not one per submit
+    // while a woken worker has yet to run.
+    std::uint32_t s = sleepers_.load(std::memory_order_seq_cst);
+    while (s != 0) {
+      if (sleepers_.compare_exchange_weak(s, s - 1, std::memory_order_seq_cst)) {
+        pyconc::detail::wake_one(signal_);
+        return;
+      }
+    }
   }
   void signal_all() noexcept {
     signal_.fetch_add(1, std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) != 0) pyconc::detail::wake_all(signal_);
+    pyconc::detail::wake_all(signal_);  // rare (shutdown, exit): no need to count sleepers
   }
 
   // A worker's `work_queue.get(block=True)`: the next item, or nullptr once the queue is
@@ -349,7 +357,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (signal_.load(std::memory_order_seq_cst) == seen) {
         pyconc::detail::wait_on(signal_, seen, pyconc::detail::Deadline::forever());
       }
-      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      // No fetch_sub: the waker took this token; if nobody did (signal_ moved before we
+      // slept), a later signal_one() spends it on one FUTEX_WAKE that finds nobody.
     }
   }
 

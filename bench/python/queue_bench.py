@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The workloads of bench/queue_bench.cpp, in CPython's queue module.
+
+Prints one JSON object on stdout:
+
+    {"interpreter": "CPython 3.11.7", "gil": true,
+     "ns_per_op": {"BM_Queue/producers:1/consumers:1": 1234.5, ...}}
+
+Workload names match the C++ benchmark names without the implementation part
+(BM_Queue/pyconc/producers:1/consumers:1/real_time -> BM_Queue/producers:1/consumers:1),
+so bench/compare.py can pair them.
+
+    BM_Queue        queue.Queue(maxsize=1024); P producer threads put, C consumer
+                    threads get; 1P/1C and 2P/2C
+    BM_SimpleQueue  queue.SimpleQueue(); 1P/1C
+
+One operation is one item moved from a producer to a consumer: the n items of a
+run are split evenly between the producers and between the consumers, the
+threads are started before the clock starts and released together through a
+Barrier, and the time runs until every thread has finished (wall clock divided
+by n, as the C++ side reports it). The iteration count grows until one run takes
+at least --min-time seconds (0.2 s by default), then the best of --repeat runs
+at that count is kept, as in bench/python/threading_bench.py.
+
+Usage:  python3 bench/python/queue_bench.py [--min-time 0.2] [--repeat 3]
+                                             [--filter REGEX]
+"""
+
+import argparse
+import itertools
+import json
+import platform
+import queue
+import re
+import sys
+import threading
+import time
+
+perf_counter = time.perf_counter
+repeat = itertools.repeat
+
+CAPACITY = 1024
+
+
+def make_bm_move_items(make_queue, producers, consumers):
+    """n items through one queue, split between the producer and consumer threads."""
+    def bm(n):
+        # Every thread moves the same number of items.
+        step = producers * consumers
+        n = max(step, (n + step - 1) // step * step)
+        q = make_queue()
+        ready = threading.Barrier(producers + consumers + 1)
+
+        def producer(count):
+            put = q.put
+            ready.wait()
+            for i in range(count):
+                put(i)
+
+        def consumer(count):
+            get = q.get
+            ready.wait()
+            for _ in repeat(None, count):
+                get()
+
+        workers = [threading.Thread(target=producer, args=(n // producers,))
+                   for _ in range(producers)]
+        workers += [threading.Thread(target=consumer, args=(n // consumers,))
+                    for _ in range(consumers)]
+        for w in workers:
+            w.start()
+        ready.wait()
+        t0 = perf_counter()
+        for w in workers:
+            w.join()
+        return perf_counter() - t0, n
+
+    return bm
+
+
+def bounded():
+    return queue.Queue(maxsize=CAPACITY)
+
+
+WORKLOADS = {
+    "BM_Queue/producers:1/consumers:1": make_bm_move_items(bounded, 1, 1),
+    "BM_Queue/producers:2/consumers:2": make_bm_move_items(bounded, 2, 2),
+    "BM_SimpleQueue/producers:1/consumers:1": make_bm_move_items(queue.SimpleQueue, 1, 1),
+}
+
+
+def measure(bm, min_time, repeats):
+    """ns per operation: grow n until one run lasts min_time, best of repeats."""
+    n = 1
+    while True:
+        elapsed, ops = bm(n)
+        if elapsed >= min_time:
+            break
+        # Aim a little past min_time, grow at least 2x, at most 10x per step.
+        factor = min_time * 1.2 / elapsed if elapsed > 0 else 10.0
+        n = int(ops * min(max(factor, 2.0), 10.0)) + 1
+    best = elapsed / ops
+    for _ in range(repeats - 1):
+        elapsed, ops = bm(n)
+        best = min(best, elapsed / ops)
+    return best * 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-time", type=float, default=0.2,
+                        help="seconds one timed run must last (default 0.2)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed runs per workload, best is kept (default 3)")
+    parser.add_argument("--filter", default="",
+                        help="only workloads whose name matches this regex")
+    args = parser.parse_args()
+
+    # A thread has run before anything is timed, as in the C++ binary.
+    warm = threading.Thread(target=lambda: None)
+    warm.start()
+    warm.join()
+
+    pattern = re.compile(args.filter)
+    results = {}
+    for name, bm in WORKLOADS.items():
+        if pattern.search(name):
+            results[name] = round(measure(bm, args.min_time, max(1, args.repeat)), 2)
+
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    json.dump({
+        "interpreter": f"{platform.python_implementation()} {platform.python_version()}",
+        "gil": gil,
+        "ns_per_op": results,
+    }, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
