@@ -25,14 +25,12 @@ Usage:  python3 bench/python/futures_bench.py [--min-time 0.2] [--repeat 3]
                                                [--filter REGEX]
 """
 
-import argparse
 import itertools
-import json
 import os
-import platform
-import re
 import sys
 import threading
+
+import harness
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,55 +97,6 @@ WORKLOADS = {
 }
 
 
-def measure(bm, min_time, repeats):
-    """ns per operation: grow n until one run lasts min_time, best of repeats."""
-    n = 1
-    while True:
-        elapsed, ops = bm(n)
-        if elapsed >= min_time:
-            break
-        # Aim a little past min_time, grow at least 2x, at most 10x per step.
-        factor = min_time * 1.2 / elapsed if elapsed > 0 else 10.0
-        n = int(n * min(max(factor, 2.0), 10.0)) + 1
-    best = elapsed / ops
-    for _ in range(repeats - 1):
-        elapsed, ops = bm(n)
-        best = min(best, elapsed / ops)
-    return best * 1e9
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--min-time", type=float, default=0.2,
-                        help="seconds one timed run must last (default 0.2)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs per workload, best is kept (default 3)")
-    parser.add_argument("--filter", default="",
-                        help="only workloads whose name matches this regex")
-    args = parser.parse_args()
-
-    # A thread has run before anything is timed, as in the C++ binary.
-    warm = threading.Thread(target=_empty)
-    warm.start()
-    warm.join()
-    calibrate()
-
-    pattern = re.compile(args.filter)
-    results = {}
-    for name, bm in WORKLOADS.items():
-        if pattern.search(name):
-            results[name] = round(measure(bm, args.min_time, max(1, args.repeat)), 2)
-
-    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    json.dump({
-        "interpreter": f"{platform.python_implementation()} {platform.python_version()}",
-        "gil": gil,
-        "workers": WORKERS,
-        "spin_iterations_per_us": round(spins_per_us, 2),
-        "ns_per_op": results,
-    }, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(__doc__, WORKLOADS, prepare=calibrate,
+                 extra=lambda: {"workers": WORKERS, "spin_iterations_per_us": round(spins_per_us, 2)})
