@@ -27,7 +27,6 @@ Usage:  python3 bench/python/futures_bench.py [--min-time 0.2] [--repeat 3]
 
 import itertools
 import os
-import sys
 import threading
 
 import harness

@@ -28,7 +28,6 @@ Usage:  python3 bench/python/queue_bench.py [--min-time 0.2] [--repeat 3]
 
 import itertools
 import queue
-import sys
 import threading
 
 import harness

@@ -20,7 +20,6 @@ Usage:  python3 bench/python/threading_bench.py [--min-time 0.2] [--repeat 3]
 """
 
 import itertools
-import sys
 import threading
 
 import harness
