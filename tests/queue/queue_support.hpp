@@ -12,6 +12,10 @@
                                     (wrongly) go on; used only to make a bug visible, never to
                                     order the test.
 - `pyconc_test::wait_for(pred, s)`  polls `pred` for at most `s` seconds.
+- `pyconc_test::wait_single_threaded(s)`  waits (at most `s` seconds) until this process has one
+                                    thread left, as a fork whose child starts threads needs under
+                                    ThreadSanitizer (the threads of earlier tests linger a moment
+                                    after `join()`).
 
 Catch2's assertions are not thread-safe: threads only record (outcome strings, atomics,
 vectors read after join) and the test thread asserts.
@@ -21,6 +25,8 @@ vectors read after join) and the test thread asserts.
 
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
+
+#include <dirent.h>  // opendir, readdir, closedir
 
 #include <functional>   // std::function
 #include <memory>       // std::shared_ptr, std::unique_ptr
@@ -75,6 +81,22 @@ bool wait_for(Pred&& pred, double seconds = 10.0) {
     pyconc::time::sleep(0.001);
   }
   return true;
+}
+
+/** The number of threads of this process (entries of /proc/self/task); 0 if unknown. */
+inline int thread_count() {
+  DIR* dir = ::opendir("/proc/self/task");
+  if (dir == nullptr) return 0;
+  int n = 0;
+  while (const dirent* entry = ::readdir(dir))
+    if (entry->d_name[0] != '.') ++n;
+  ::closedir(dir);
+  return n;
+}
+
+/** Waits at most `seconds` until this process has a single thread; whether it has. */
+inline bool wait_single_threaded(double seconds = 5.0) {
+  return wait_for([] { return thread_count() == 1; }, seconds);
 }
 
 /**

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for queue::LifoQueue, after CPython's Lib/test/test_queue.py (LifoQueueTest runs the
 // same BaseQueueTestMixin as Queue, with last-in first-out order).
 #include <chrono>

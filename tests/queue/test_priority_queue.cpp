@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for queue::PriorityQueue, after CPython's Lib/test/test_queue.py (PriorityQueueTest
 // runs BaseQueueTestMixin with smallest-first order) and Python's (priority, data) idiom.
 #include <chrono>

@@ -1,7 +1,12 @@
+// SPDX-License-Identifier: MIT
 // Tests for queue::Queue (FIFO), after CPython's Lib/test/test_queue.py (BaseQueueTestMixin)
 // and the behaviour of Lib/queue.py checked on CPython 3.11 and 3.13.
+#include <unistd.h>  // write
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -27,6 +32,54 @@ constexpr int kQueueSize = 5;  // test_queue.py's QUEUE_SIZE
 
 static_assert(!std::is_copy_constructible_v<queue::Queue<int>>);
 static_assert(!std::is_copy_assignable_v<queue::Queue<int>>);
+
+// A queue at namespace scope, built before main as a Python module-level queue is; only the
+// children of the exit tests below use it.
+queue::Queue<std::string> g_exit_queue;
+
+void say(int fd, const char* text) {
+  [[maybe_unused]] const auto n = ::write(fd, text, std::strlen(text));
+}
+
+// Starts two daemon workers that keep taking strings out of `q` and putting longer ones
+// back, puts two items in, lets them run a moment, reports "exiting" and calls std::exit(0)
+// while the workers are busy: Python's daemon-worker idiom at interpreter exit.
+void exit_while_daemons_use(queue::Queue<std::string>& q, int fd) {
+  for (int i = 0; i < 2; ++i) {
+    threading::Thread worker(
+        [&q] {
+          for (;;) {
+            std::string s = q.get();
+            if (s.size() > 64) s.resize(1);
+            q.put(s + "x");
+            q.task_done();
+          }
+        },
+        {.daemon = true});
+    worker.start();
+  }
+  q.put("a");
+  q.put("b");
+  pyconc::time::sleep(0.05);
+  say(fd, "exiting");
+  std::exit(0);
+}
+
+// ThreadSanitizer cannot start threads in a child forked from a multi-threaded process, and
+// its own helper thread stays once any thread has been started: under TSan the exit tests
+// run only when nothing started a thread before them (as under CTest, one test per process).
+bool can_fork_a_threaded_child() {
+  return !PYCONC_TEST_TSAN || pyconc_test::wait_single_threaded(2.0);
+}
+
+void require_clean_exit(const pyconc_test::ChildOutcome& child) {
+  INFO("child output: " << child.output);
+  CHECK_FALSE(child.timed_out);
+  CHECK(child.signal == 0);
+  CHECK(child.exited);
+  CHECK(child.exit_status == 0);
+  CHECK(child.output == "exiting");
+}
 
 }  // namespace
 
@@ -601,4 +654,40 @@ TEST_CASE("Queue.unfinished_tasks and is_shutdown start clear", "[queue]") {
   CHECK(q.unfinished_tasks() == 4);
   static_cast<void>(q.get());
   CHECK(q.unfinished_tasks() == 4);  // get does not count, task_done does
+}
+
+TEST_CASE("Queue.a namespace-scope queue outlives daemon workers busy in it at exit", "[queue][exit]") {
+  // Python's daemon workers may still be inside q.get()/q.put() when the program exits; that
+  // must not end in a use-after-free (DESIGN: no Python-like use ends in a crash or a hang).
+  if (!can_fork_a_threaded_child()) {
+    WARN("skipped: ThreadSanitizer cannot start threads in a child of a multi-threaded process");
+    return;
+  }
+  const auto child = pyconc_test::run_in_child([](int fd) {
+    exit_while_daemons_use(g_exit_queue, fd);
+    return 1;  // not reached
+  });
+  require_clean_exit(child);
+}
+
+TEST_CASE("Queue.a function-local static queue outlives daemon workers busy in it at exit",
+          "[queue][exit][!mayfail]") {
+  // The same with the queue a function-local static (a "Meyers singleton") first used after a
+  // thread has been started. [!mayfail]: pyconc frees the queue's items when the static is
+  // destroyed, which happens before its exit handler (installed by the first Thread::start)
+  // marks the program as exiting; the busy daemon workers then use freed memory (ASan:
+  // heap-use-after-free; otherwise a crash or a hang, at random).
+  if (!can_fork_a_threaded_child()) {
+    WARN("skipped: ThreadSanitizer cannot start threads in a child of a multi-threaded process");
+    return;
+  }
+  const auto child = pyconc_test::run_in_child([](int fd) {
+    threading::Thread first([] {});
+    first.start();
+    first.join();
+    static queue::Queue<std::string> q;  // built (and its destructor registered) only now
+    exit_while_daemons_use(q, fd);
+    return 1;  // not reached
+  });
+  require_clean_exit(child);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stress tests for the queues: many producers and consumers moving many items through one
 // queue, checking that no item is lost or duplicated (and, for FIFO queues, that each
 // producer's items keep their order), through blocking calls and through timeouts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for Python 3.13's Queue.shutdown(immediate=False) on queue::Queue, LifoQueue and
 // PriorityQueue, after CPython 3.13's Lib/test/test_queue.py (test_shutdown_*), with the
 // behaviour checked on CPython 3.13.0. Each test runs once per queue type.
@@ -82,7 +83,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown of an empty queue makes put and get raise Shu
   REQUIRE_RAISES(q.get(true, 1s), queue::ShutDown, "");
   REQUIRE_RAISES(q.get(false, -1), queue::ShutDown, "");
   REQUIRE_RAISES(q.get_nowait(), queue::ShutDown, "");
-  CHECK(clock.elapsed() < 0.6);  // none of them waited
+  CHECK(clock.elapsed() < 1.0);  // none of them waited (two would wait 1 s each)
   CHECK(q.qsize() == 0);
   CHECK(q.unfinished_tasks() == 0);
   q.join();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for queue::SimpleQueue, after CPython's Lib/test/test_queue.py (BaseSimpleQueueTest) and
 // the behaviour of the C _queue.SimpleQueue checked on CPython 3.11 and 3.13.
 #include <chrono>
