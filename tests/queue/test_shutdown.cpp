@@ -90,11 +90,10 @@ TEMPLATE_TEST_CASE("Queue.shutdown of an empty queue makes put and get raise Shu
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown makes get with a negative timeout raise ShutDown once empty",
-                   "[queue][shutdown][timeout][!mayfail]", SHUTDOWN_QUEUE_TYPES) {
+                   "[queue][shutdown][timeout]", SHUTDOWN_QUEUE_TYPES) {
   // CPython 3.13's get() checks "shut down and empty" before it looks at the timeout:
   //   q = queue.Queue(); q.shutdown(); q.get(timeout=-1)  ->  queue.ShutDown
   // (with items left, the same call raises ValueError: see the next test).
-  // [!mayfail]: pyconc checks the timeout first and raises ValueError here.
   const bool immediate = GENERATE(false, true);
   INFO("immediate " << immediate);
   TestType q;

@@ -145,8 +145,40 @@ inline Registry& registry() {
   return *instance;
 }
 
-// Built during static initialisation, on the main thread, so main_thread() knows its ident.
-inline const bool registry_initialised = (registry(), true);
+/**
+Set on a thread once its `thread_local` objects are being destroyed. glibc's `exit` destroys
+the calling thread's ones first, before any `atexit` handler or static destructor runs, so
+on the main thread this says "the program is exiting" even to a static destroyed before the
+library's own exit handler runs (a function-local static first used after a thread started).
+*/
+inline thread_local bool tls_locals_gone = false;
+
+struct LocalsGoneMarker {
+  LocalsGoneMarker() = default;
+  LocalsGoneMarker(const LocalsGoneMarker&) = delete;
+  LocalsGoneMarker& operator=(const LocalsGoneMarker&) = delete;
+  ~LocalsGoneMarker() { tls_locals_gone = true; }
+};
+
+/** Arms `tls_locals_gone` for the calling thread. */
+inline void watch_locals() noexcept {
+  thread_local LocalsGoneMarker marker;
+  static_cast<void>(marker);
+}
+
+/**
+Whether the program is exiting: main has returned (or `exit` was called) and the library's
+exit handler has run, or the main thread's `thread_local` objects are gone. Objects daemon
+threads may still use (a static queue, a `threading::local`) keep their storage then.
+*/
+inline bool exiting() noexcept {
+  if (registry().finalizing.load()) return true;
+  return tls_locals_gone && tls_current != nullptr && tls_current->kind == ThreadState::Kind::main;
+}
+
+// Built during static initialisation, on the main thread, so main_thread() knows its ident,
+// and so that the main thread's exit is noticed (watch_locals).
+inline const bool registry_initialised = (registry(), watch_locals(), true);
 
 /** The calling thread's state; a foreign thread gets a `Dummy-N` (daemon) on first call. */
 inline std::shared_ptr<ThreadState> current_state() {
@@ -194,6 +226,7 @@ inline void after_fork_in_child() noexcept {
   me->native_id.store(native_thread_id());
   me->native_ready.set();
   r.main = me;
+  watch_locals();
 }
 
 }  // namespace detail

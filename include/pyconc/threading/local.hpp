@@ -150,7 +150,7 @@ class local {
     // Daemon threads may still use a static local while the program exits: leave its values
     // (the process is ending anyway) rather than free memory they are using.
     auto& r = pyconc::detail::registry();
-    if (r.finalizing.load()) r.keep_until_exit(impl_);
+    if (pyconc::detail::exiting()) r.keep_until_exit(impl_);
   }
 
   /** The calling thread's value; built on first access. Thread-safe. */
