@@ -12,6 +12,7 @@
 
 #include <cstdlib>  // std::exit
 #include <cstring>  // std::strlen
+#include <string>   // std::string
 
 #include "support.hpp"
 
@@ -153,4 +154,36 @@ TEST_CASE("exit releases threads blocked in main_thread().join()", "[exit]") {
   });
   require_exited(child, 0);
   REQUIRE(child.output == "main joined");
+}
+
+TEST_CASE("exit leaves a static local usable by daemon threads still running", "[exit][local]") {
+  // Python's daemon threads may still touch a module-level threading.local at exit. Here the
+  // local is a function-local static first used after a thread started, so its destructor
+  // runs before the exit handler that the first start() installed: the local must notice the
+  // exit by itself and keep the daemons' values.
+  const auto child = pyconc_test::run_in_child([](int fd) {
+    threading::Thread first([] {});
+    first.start();
+    first.join();
+    static threading::local<std::string> text;  // destructor registered only now
+    threading::Event running;
+    for (int i = 0; i < 2; ++i) {
+      threading::Thread worker(
+          [&running] {
+            for (;;) {
+              *text += "x";
+              if (text->size() > 64) text->resize(1);
+              running.set();
+            }
+          },
+          {.daemon = true});
+      worker.start();
+    }
+    running.wait();
+    say(fd, "exiting");
+    std::exit(0);
+    return 1;  // not reached
+  });
+  require_exited(child, 0);
+  REQUIRE(child.output == "exiting");
 }
