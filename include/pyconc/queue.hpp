@@ -337,7 +337,8 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
         if (block) check_timeout(timeout);
         while (full()) {
           if (!block || deadline.expired()) raise<Full>();
-          not_full_.sleep_unless(put_lock_, [this] { return !full(); }, deadline);
+          not_full_.sleep_unless(
+              put_lock_, [this] { return !is_full(items_->count.load(std::memory_order_seq_cst)); }, deadline);
           if (shutdown_.load(std::memory_order_relaxed)) raise<ShutDown>();
         }
       }
