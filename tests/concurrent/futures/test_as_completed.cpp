@@ -8,55 +8,19 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <list>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "futures_support.hpp"
 #include "support.hpp"
 
 using namespace pyconc;
 namespace cf = pyconc::concurrent::futures;
 
-namespace {
-
-// CPython's test fixtures (test_concurrent_futures/util.py): futures in each state.
-cf::Future<int> pending_future() { return cf::Future<int>(); }
-cf::Future<int> running_future() {
-  cf::Future<int> f;
-  f.set_running_or_notify_cancel();
-  return f;
-}
-cf::Future<int> cancelled_future() {
-  cf::Future<int> f;
-  f.cancel();
-  return f;
-}
-cf::Future<int> cancelled_and_notified_future() {
-  cf::Future<int> f;
-  f.cancel();
-  f.set_running_or_notify_cancel();
-  return f;
-}
-cf::Future<int> exception_future() {
-  cf::Future<int> f;
-  f.set_exception(ValueError("boom"));
-  return f;
-}
-cf::Future<int> successful_future(int value = 42) {
-  cf::Future<int> f;
-  f.set_result(value);
-  return f;
-}
-
-template <class Range>
-std::vector<cf::Future<int>> collect(Range&& range) {
-  std::vector<cf::Future<int>> out;
-  for (const auto& f : range) out.push_back(f);
-  return out;
-}
-
-}  // namespace
+using namespace futures_test;
 
 TEST_CASE("as_completed yields every future when none times out", "[as_completed]") {
   // CPython's test_no_timeout.
@@ -101,13 +65,25 @@ TEST_CASE("as_completed with a timeout gives up after about that long", "[as_com
   REQUIRE_TIMING(clock.elapsed(), T);
 }
 
-TEST_CASE("as_completed counts its timeout from the call not from the iteration", "[as_completed][timing]") {
+TEST_CASE("as_completed counts its timeout from the first iteration as CPython's generator does",
+          "[as_completed][timing]") {
+  // CPython's as_completed is a generator: its body, the clock included, starts at next().
   const std::vector<cf::Future<int>> fs{pending_future()};
-  auto range = cf::as_completed(fs, std::chrono::milliseconds(50));
-  time::sleep(0.1);
+  const double T = 0.1;
+  auto range = cf::as_completed(fs, T);
+  time::sleep(2 * T);
   pyconc_test::Stopwatch clock;
   REQUIRE_RAISES(range.begin(), cf::TimeoutError, "1 (of 1) futures unfinished");
-  CHECK(clock.elapsed() < 0.04);
+  REQUIRE_TIMING(clock.elapsed(), T);
+  REQUIRE_RAISES(cf::as_completed(fs, std::nan("")), ValueError, "Invalid value NaN (not a number)");
+}
+
+TEST_CASE("as_completed looks at the futures only when iteration starts", "[as_completed]") {
+  auto done_later = pending_future();
+  const std::vector<cf::Future<int>> fs{done_later};
+  auto range = cf::as_completed(fs, 0);
+  done_later.set_result(1);  // before begin(): counted as already done, no timeout
+  CHECK(collect(range) == fs);
 }
 
 TEST_CASE("as_completed yields duplicated futures once", "[as_completed]") {
@@ -127,9 +103,18 @@ TEST_CASE("as_completed yields pending futures in the order they finish", "[as_c
   const std::vector<cf::Future<int>> fs{a, b, c};
   auto range = cf::as_completed(fs);
   b.set_result(2);
+  auto it = range.begin();  // b was done when iteration began
+  CHECK(*it == b);
   c.set_exception(ValueError("c"));
   a.set_result(1);
-  CHECK(collect(range) == std::vector<cf::Future<int>>{b, c, a});
+  ++it;
+  REQUIRE(it != range.end());
+  CHECK(*it == c);
+  ++it;
+  REQUIRE(it != range.end());
+  CHECK(*it == a);
+  ++it;
+  CHECK(it == range.end());
 }
 
 TEST_CASE("as_completed blocks until the next future finishes", "[as_completed][blocking]") {
@@ -219,8 +204,11 @@ TEST_CASE("as_completed range destroyed early leaves the futures usable", "[as_c
   CHECK(fs[0].result() == 0);
   {
     auto moved_from = cf::as_completed(fs);
+    auto it = moved_from.begin();
     auto range = std::move(moved_from);  // iterators survive a move of the range
-    CHECK(collect(range).size() == 3);
+    int n = 0;
+    for (; it != range.end(); ++it) ++n;
+    CHECK(n == 3);
   }
 }
 
@@ -252,4 +240,37 @@ TEST_CASE("as_completed yields each of many futures completed by many threads ex
   for (auto& s : setters) s.join();
   CHECK(count == n);
   CHECK(seen.size() == static_cast<std::size_t>(n));
+}
+
+TEST_CASE("as_completed does not yield futures cancelled by shutdown with cancel_futures",
+          "[as_completed][thread_pool_executor]") {
+  // As CPython: shutdown(cancel_futures=True) cancels queued futures without notifying them.
+  cf::ThreadPoolExecutor executor(1);
+  threading::Event started;
+  threading::Event release;
+  auto blocker = executor.submit([&] {
+    started.set();
+    release.wait(10.0);
+    return 0;
+  });
+  REQUIRE(started.wait(10.0));
+  const std::vector<cf::Future<int>> queued{executor.submit([] { return 1; }), executor.submit([] { return 2; })};
+  std::vector<cf::Future<int>> fs = queued;
+  fs.push_back(blocker);
+  std::vector<cf::Future<int>> got;
+  std::string outcome;
+  threading::Thread consumer([&] {
+    outcome = pyconc_test::raised([&] {
+      for (const auto& f : cf::as_completed(fs, 0.5)) got.push_back(f);
+    });
+  });
+  consumer.start();
+  time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
+  executor.shutdown(false, true);
+  for (const auto& f : queued) CHECK(f.cancelled());
+  release.set();
+  consumer.join(10.0);
+  REQUIRE_FALSE(consumer.is_alive());
+  CHECK(got == std::vector<cf::Future<int>>{blocker});
+  CHECK(outcome == "TimeoutError: 2 (of 3) futures unfinished");
 }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support.hpp"
@@ -78,6 +79,10 @@ void require_exited_cleanly(const pyconc_test::ChildOutcome& child) {
 }
 
 int square(int x) { return x * x; }
+
+// What a pool's initializer saw, per worker (at namespace scope: g++ 12 skips the lazy
+// construction of a function-local thread_local used inside a lambda).
+thread_local std::string seen_by_initializer;
 
 }  // namespace
 
@@ -312,10 +317,11 @@ TEST_CASE("ThreadPoolExecutor.shutdown with cancel_futures cancels the calls not
   CHECK(first.result(10.0) == 1);
   executor.shutdown(true);
   CHECK(ran.load() == 1);
-  // Differs from CPython (which leaves them pending for wait()): wait() sees them done.
-  auto [done, not_done] = cf::wait(rest, 5.0);
-  CHECK(done.size() == 5);
-  CHECK(not_done.empty());
+  for (auto& f : rest) REQUIRE_RAISES(f.result(0), cf::CancelledError, "");
+  // As CPython: cancelled but never notified, so wait() counts them as not done.
+  auto [done, not_done] = cf::wait(rest, 0);
+  CHECK(done.empty());
+  CHECK(not_done.size() == 5);
 }
 
 TEST_CASE("ThreadPoolExecutor destructor waits for pending work like leaving a with block",
@@ -385,6 +391,52 @@ TEST_CASE("ThreadPoolExecutor initializer failure breaks the pool for pending an
     CHECK(std::string(e.type_name()) == "BrokenThreadPool");
     CHECK(dynamic_cast<const RuntimeError*>(&e) != nullptr);
   }
+}
+
+TEST_CASE("ThreadPoolExecutor initializer gets its initargs in each worker", "[thread_pool_executor][initializer]") {
+  // ThreadPoolExecutor(max_workers=2, initializer=init, initargs=(7, 'w')).
+  std::atomic<int> calls{0};
+  auto init = [&calls](int n, const std::string& s) {
+    seen_by_initializer = s + std::to_string(n);
+    ++calls;
+  };
+  cf::ThreadPoolExecutor executor({.max_workers = 2}, init, std::tuple{7, std::string("w")});
+  threading::Barrier both(2);
+  std::vector<cf::Future<std::string>> fs;
+  for (int i = 0; i < 2; ++i) {
+    fs.push_back(executor.submit([&] {
+      both.wait(10.0);
+      return seen_by_initializer;
+    }));
+  }
+  for (auto& f : fs) CHECK(f.result(10.0) == "w7");
+  executor.shutdown();
+  CHECK(calls.load() == 2);
+  CHECK(executor.threads().size() == 2);
+
+  int counter = 0;  // std::ref shares an object with the initializer, as a Python reference does
+  {
+    cf::ThreadPoolExecutor shared({.max_workers = 1}, [](int& c) { ++c; }, std::tuple{std::ref(counter)});
+    shared.submit([] {}).result(10.0);
+  }
+  CHECK(counter == 1);
+}
+
+TEST_CASE("ThreadPoolExecutor rejects an initializer given twice with TypeError", "[thread_pool_executor][initializer]") {
+  REQUIRE_RAISES(cf::ThreadPoolExecutor({.max_workers = 1, .initializer = [] {}}, [](int) {}, std::tuple{1}), TypeError,
+                 "ThreadPoolExecutor.__init__() got multiple values for argument 'initializer'");
+}
+
+TEST_CASE("ThreadPoolExecutor initializer with initargs that throws breaks the pool", "[thread_pool_executor][initializer]") {
+  cf::ThreadPoolExecutor executor({.max_workers = 1}, [](const std::string& why) { throw ValueError(why); },
+                                  std::tuple{std::string("bad init")});
+  pyconc_test::CaptureFd err;
+  auto f = executor.submit(square, 2);
+  const std::string broken = "A thread initializer failed, the thread pool is not usable anymore";
+  REQUIRE_RAISES(f.result(10.0), cf::BrokenThreadPool, broken);
+  executor.threads().at(0).join(10.0);
+  CHECK(err.text() == "Exception in initializer:\nValueError: bad init\n");
+  REQUIRE_RAISES(executor.submit(square, 1), cf::BrokenThreadPool, broken);
 }
 
 // ---- map -----------------------------------------------------------------------------------
@@ -669,6 +721,85 @@ TEST_CASE("ThreadPoolExecutor.shutdown with wait inside its own call raises Runt
   auto f = executor.submit([&] { executor.shutdown(); });
   REQUIRE_RAISES(f.result(10.0), RuntimeError, "cannot join current thread");
   REQUIRE_RAISES(executor.submit(square, 1), RuntimeError, "cannot schedule new futures after shutdown");
+}
+
+TEST_CASE("ThreadPoolExecutor futures outlive their pool", "[thread_pool_executor][misuse]") {
+  std::vector<cf::Future<int>> fs;
+  cf::Future<int> cancelled;
+  std::vector<std::string> calls;  // appended by the callbacks, in this thread or the caller's
+  {
+    cf::ThreadPoolExecutor executor(1);
+    threading::Event started;
+    threading::Event release;
+    fs.push_back(executor.submit([&] {
+      started.set();
+      release.wait(10.0);
+      return 1;
+    }));
+    REQUIRE(started.wait(10.0));
+    fs.push_back(executor.submit(square, 3));
+    cancelled = executor.submit(square, 4);
+    cancelled.add_done_callback([&](cf::Future<int> g) { calls.push_back(g.cancelled() ? "cancelled" : "ran"); });
+    REQUIRE(cancelled.cancel());  // notified when the worker reaches it
+    release.set();
+  }  // the destructor ran every call left; the pool is gone
+  CHECK(fs[0].result() == 1);
+  CHECK(fs[1].result() == 9);
+  CHECK(cancelled.cancelled());
+  REQUIRE_RAISES(cancelled.result(), cf::CancelledError, "");
+  CHECK(cf::wait(std::vector{fs[0], fs[1], cancelled}, 0).not_done.empty());
+  cancelled.add_done_callback([&](cf::Future<int>) { calls.push_back("late"); });  // runs at once
+  CHECK(calls == std::vector<std::string>{"cancelled", "late"});
+}
+
+TEST_CASE("ThreadPoolExecutor pool future completed by hand before its call runs is skipped",
+          "[thread_pool_executor][misuse]") {
+  // Executor-author API used on a pool's future: the call must not run, nor kill the worker.
+  cf::ThreadPoolExecutor executor(1);
+  threading::Event started;
+  threading::Event release;
+  auto blocker = executor.submit([&] {
+    started.set();
+    release.wait(10.0);
+  });
+  REQUIRE(started.wait(10.0));
+  std::atomic<int> ran{0};
+  auto f = executor.submit([&] { return ++ran; });
+  f.set_result(5);
+  release.set();
+  blocker.result(10.0);
+  CHECK(executor.submit(square, 5).result(10.0) == 25);
+  CHECK(f.result() == 5);
+  CHECK(ran.load() == 0);
+  CHECK(executor.threads().size() == 1);
+}
+
+namespace {
+/** A result whose move (and copy) throws: completing its future fails after the call ran. */
+struct ThrowsWhenMoved {
+  ThrowsWhenMoved() = default;
+  ThrowsWhenMoved(const ThrowsWhenMoved&) { throw ValueError("copied"); }
+  ThrowsWhenMoved(ThrowsWhenMoved&&) { throw ValueError("moved"); }  // NOLINT: throws on purpose
+  ThrowsWhenMoved& operator=(const ThrowsWhenMoved&) = default;
+  ThrowsWhenMoved& operator=(ThrowsWhenMoved&&) = default;
+  ~ThrowsWhenMoved() = default;
+};
+}  // namespace
+
+TEST_CASE("ThreadPoolExecutor result that cannot be stored becomes the future's exception and the pool counts idle workers right",
+          "[thread_pool_executor][misuse]") {
+  cf::ThreadPoolExecutor executor(2);
+  auto f = executor.submit([] { return ThrowsWhenMoved{}; });
+  REQUIRE_RAISES(f.exception(10.0) ? std::rethrow_exception(f.exception()) : void(), ValueError, "moved");
+  REQUIRE(executor.threads().size() == 1);
+  // One idle worker, so a second concurrent call needs a second thread: if the worker had
+  // been counted idle twice, `setter` would queue behind `getter` and `getter` time out.
+  threading::Event e;
+  auto getter = executor.submit([&] { return e.wait(5.0); });
+  auto setter = executor.submit([&] { e.set(); });
+  setter.result(10.0);
+  CHECK(getter.result(10.0));
+  CHECK(executor.threads().size() == 2);
 }
 
 // ---- stress --------------------------------------------------------------------------------

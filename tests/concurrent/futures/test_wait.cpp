@@ -13,40 +13,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "futures_support.hpp"
 #include "support.hpp"
 
 using namespace pyconc;
 namespace cf = pyconc::concurrent::futures;
 
-namespace {
-
-using Set = std::set<cf::Future<int>>;
-
-// CPython's test fixtures (test_concurrent_futures/util.py): futures in each state.
-cf::Future<int> pending_future() { return cf::Future<int>(); }
-cf::Future<int> cancelled_future() {
-  cf::Future<int> f;
-  f.cancel();
-  return f;
-}
-cf::Future<int> cancelled_and_notified_future() {
-  cf::Future<int> f;
-  f.cancel();
-  f.set_running_or_notify_cancel();
-  return f;
-}
-cf::Future<int> exception_future() {
-  cf::Future<int> f;
-  f.set_exception(ValueError("boom"));
-  return f;
-}
-cf::Future<int> successful_future() {
-  cf::Future<int> f;
-  f.set_result(42);
-  return f;
-}
-
-}  // namespace
+using namespace futures_test;
 
 TEST_CASE("wait returns when the first future completes with FIRST_COMPLETED", "[wait]") {
   // CPython's test_first_completed.
@@ -284,4 +257,50 @@ TEST_CASE("wait on many pool futures completed concurrently returns them all", "
     REQUIRE(all.done.size() == 200);
     REQUIRE(all.not_done.empty());
   }
+}
+
+TEST_CASE("wait keeps futures cancelled by shutdown with cancel_futures not done as CPython",
+          "[wait][thread_pool_executor]") {
+  // CPython: shutdown(cancel_futures=True) cancels the queued futures but never notifies
+  // them, so a wait() in progress and any later wait() count them as not done.
+  cf::ThreadPoolExecutor executor(1);
+  threading::Event started;
+  threading::Event release;
+  auto blocker = executor.submit([&] {
+    started.set();
+    release.wait(10.0);
+    return 0;
+  });
+  REQUIRE(started.wait(10.0));
+  std::vector<cf::Future<int>> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(executor.submit([i] { return i; }));
+  const double T = 0.3;
+  cf::DoneAndNotDoneFutures<int> all;
+  cf::DoneAndNotDoneFutures<int> first;
+  double all_took = 0;
+  threading::Thread waiter([&] {
+    const pyconc_test::Stopwatch clock;
+    all = cf::wait(queued, T);
+    all_took = clock.elapsed();
+  });
+  threading::Thread first_waiter([&] { first = cf::wait(queued, T, cf::FIRST_COMPLETED); });
+  waiter.start();
+  first_waiter.start();
+  time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
+  executor.shutdown(false, true);
+  for (const auto& f : queued) CHECK(f.cancelled());
+  release.set();
+  waiter.join(10.0);
+  first_waiter.join(10.0);
+  REQUIRE_FALSE(waiter.is_alive());
+  REQUIRE_FALSE(first_waiter.is_alive());
+  CHECK(all.done.empty());
+  CHECK(all.not_done == as_set(queued));
+  REQUIRE_TIMING(all_took, T);
+  CHECK(first.done.empty());
+  CHECK(first.not_done == as_set(queued));
+  executor.shutdown(true);
+  CHECK(blocker.result() == 0);
+  const auto after = cf::wait(queued, 0);
+  CHECK(after.not_done == as_set(queued));
 }

@@ -52,25 +52,21 @@ class TaskState final : public FutureState<T> {
   void run(void (*before_done)(void*) noexcept, void* context) noexcept override {
     if (this->start_or_notify_cancel() != FutureCore::Start::running) {
       // Cancelled (now notified), or completed by someone else meanwhile: nothing to run.
-      call_.reset();
-      before_done(context);
+      finish_call(before_done, context);
       return;
     }
     try {
       if constexpr (std::is_void_v<T>) {
         std::apply([](auto&&... a) { std::invoke(std::move(a)...); }, std::move(*call_));
-        call_.reset();
-        before_done(context);
+        finish_call(before_done, context);
         this->try_set_result(std::monostate{});
       } else {
         T value = std::apply([](auto&&... a) -> T { return std::invoke(std::move(a)...); }, std::move(*call_));
-        call_.reset();
-        before_done(context);
-        this->try_set_result(std::move(value));
+        finish_call(before_done, context);
+        this->try_set_result(std::move(value));  // may throw: T's move constructor
       }
     } catch (...) {
-      call_.reset();
-      before_done(context);
+      finish_call(before_done, context);  // unless done above
       try {
         this->try_set_exception(std::current_exception());
       } catch (...) {
@@ -81,6 +77,13 @@ class TaskState final : public FutureState<T> {
   void discard() noexcept override { call_.reset(); }
 
  private:
+  // Destroys the call and tells the executor, once: before the future completes.
+  void finish_call(void (*before_done)(void*) noexcept, void* context) noexcept {
+    if (!call_) return;
+    call_.reset();
+    before_done(context);
+  }
+
   std::optional<Call> call_;  // the callable and its arguments, until run
 };
 
@@ -106,10 +109,14 @@ Stored<T> result_or_cancel(Future<T>& f, const std::optional<pyconc::detail::Dea
 
 }  // namespace detail
 
-/** Python's keyword arguments of `Executor.map(...)`: `{.timeout = 2.0, .chunksize = 1}`. */
+/**
+Python's keyword arguments of `Executor.map(...)`: `{.timeout = 2.0, .chunksize = 1}`.
+`chunksize` is accepted and ignored, as CPython's `Executor.map` (and so `ThreadPoolExecutor`)
+ignores it: any value, even 0 or negative, is allowed; only a process pool would use it.
+*/
 struct MapOptions {
   std::optional<pyconc::detail::Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
-  int chunksize = 1;                                    ///< ignored by ThreadPoolExecutor, as in CPython
+  int chunksize = 1;                                    ///< ignored (not even checked), as in CPython
 };
 
 /**
@@ -247,14 +254,18 @@ class Executor {
   /**
   Python: `map(fn, *iterables)`. Submits `fn(a, b, ...)` for each element of the ranges taken
   together (stopping at the shortest, as `zip`), all before returning, and returns the results
-  as a `MapResults` range in input order. Raises as `submit()`.
+  as a `MapResults` range that yields them lazily, in input order. Raises as `submit()`.
+  `fn` is copied into each call, as `submit()` does.
   */
   template <class F, class... Ranges>
     requires(!std::is_same_v<std::remove_cvref_t<F>, MapOptions> && sizeof...(Ranges) > 0)
   auto map(F&& fn, Ranges&&... iterables) {
     return map(MapOptions{}, std::forward<F>(fn), std::forward<Ranges>(iterables)...);
   }
-  /** Python: `map(fn, *iterables, timeout=..., chunksize=...)`. */
+  /**
+  Python: `map(fn, *iterables, timeout=..., chunksize=...)`: `map({.timeout = 2.0}, fn, xs)`.
+  The timeout counts from this call; `chunksize` is ignored, as by CPython's thread pool.
+  */
   template <class F, class... Ranges>
     requires(sizeof...(Ranges) > 0)
   auto map(MapOptions options, F&& fn, Ranges&&... iterables) {

@@ -12,7 +12,6 @@ Defines:
 
 #include <algorithm>    // std::find
 #include <atomic>       // std::atomic
-#include <chrono>       // std::chrono
 #include <cstdint>      // std::uint32_t, std::uintptr_t
 #include <cstdio>       // std::snprintf
 #include <exception>    // std::exception_ptr
@@ -90,36 +89,6 @@ enum : std::uint32_t {
     default: return "finished";
   }
 }
-
-/** A short pause inside a spin loop. */
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-/**
-Spins (with `cpu_relax`) until `ready()` or `budget` has passed; returns `ready()`. A waiter
-spins a few microseconds before it sleeps, so a hand-over between two running threads costs
-no system call.
-*/
-template <class Ready>
-bool spin_until(Ready ready, std::chrono::nanoseconds budget) {
-  if (ready()) return true;
-  const auto until = pyconc::detail::Clock::now() + budget;
-  for (;;) {
-    for (int i = 0; i < 32; ++i) {
-      cpu_relax();
-      if (ready()) return true;
-    }
-    if (pyconc::detail::Clock::now() >= until) return ready();
-  }
-}
-
-// How long `result()` and friends spin before they sleep.
-inline constexpr std::chrono::microseconds kResultSpin{20};
 
 /** The Python class name of a value of type `T`, for `repr()`: "int", "str", "NoneType", ... */
 template <class T>
@@ -268,14 +237,18 @@ class FutureCore {
   }
 
   /**
-  Waits until the future is done or `deadline` passes; returns whether it is done. Spins a
-  moment, then sleeps on the state word (through `detail::wait_on`).
+  Waits until the future is done or `deadline` passes; returns whether it is done. Sleeps on
+  the state word (through `detail::wait_on`), marked "waited" so the completer wakes it.
   */
   bool wait_done(const pyconc::detail::Deadline& deadline) {
     std::uint32_t w = word_.load(std::memory_order_acquire);
-    if (!is_done(w & kStateMask) && !deadline.expired()) {
-      spin_until([&] { return is_done((w = word_.load(std::memory_order_acquire)) & kStateMask); }, kResultSpin);
-    }
+    if (is_done(w & kStateMask)) return true;
+    // Past the deadline already (timeout 0 or negative): no spin, no system call, and no
+    // "waited" mark that would make the completer wake nobody.
+    if (deadline.expired()) return false;
+    // No spinning first: measured on a loaded 2-CPU machine, a spin of a few microseconds
+    // made submit().result() round trips several times slower (the spinner kept the CPU
+    // the call needed), and it would keep an opt-in GIL from others.
     while (!is_done(w & kStateMask)) {
       if (!(w & kWaited)) {
         if (!word_.compare_exchange_weak(w, w | kWaited, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
@@ -469,7 +442,8 @@ before completing the future happens-before every `result()`, `exception()`, `do
 callback that sees it done.
 
 Cost: `done()`, `running()`, `cancelled()` are one atomic load; completing a future nobody
-waits for makes no system call; a waiter spins about a microsecond before it sleeps.
+waits for makes no system call; a waiter sleeps at once (no spinning), `result()` on a done
+future makes no system call.
 
 | state \ call | cancel()        | set_running_or_notify_cancel() | set_result()/set_exception() |
 |--------------|-----------------|--------------------------------|------------------------------|

@@ -16,19 +16,21 @@ just before pyconc joins the non-daemon threads (the workers among them).
 #ifndef PYCONC_CONCURRENT_FUTURES_THREAD_HPP_INCLUDED
 #define PYCONC_CONCURRENT_FUTURES_THREAD_HPP_INCLUDED
 
-#include <algorithm>   // std::min
-#include <atomic>      // std::atomic
-#include <chrono>      // std::chrono
-#include <cstdint>     // std::uint32_t
-#include <cstdlib>     // std::atexit
-#include <exception>   // std::exception_ptr
-#include <functional>  // std::function
-#include <memory>      // std::shared_ptr, std::weak_ptr
-#include <mutex>       // std::lock_guard, std::unique_lock
-#include <optional>    // std::optional
-#include <string>      // std::string
-#include <utility>     // std::move
-#include <vector>      // std::vector
+#include <algorithm>    // std::min
+#include <atomic>       // std::atomic
+#include <concepts>     // std::invocable
+#include <cstdint>      // std::uint32_t
+#include <cstdlib>      // std::atexit
+#include <exception>    // std::exception_ptr
+#include <functional>   // std::function
+#include <memory>       // std::shared_ptr, std::weak_ptr
+#include <mutex>        // std::lock_guard, std::unique_lock
+#include <optional>     // std::optional
+#include <string>       // std::string
+#include <tuple>        // std::tuple, std::apply
+#include <type_traits>  // std::decay_t
+#include <utility>      // std::move, std::forward
+#include <vector>       // std::vector
 
 #include <pthread.h>  // pthread_atfork
 #include <sched.h>    // sched_getaffinity
@@ -53,7 +55,8 @@ PYCONC_DEFINE_ERROR(BrokenThreadPool, BrokenExecutor, "BrokenThreadPool");
 struct ThreadPoolExecutorOptions {
   std::optional<int> max_workers = {};   ///< unset: min(32, process_cpu_count() + 4)
   std::string thread_name_prefix = {};   ///< empty: "ThreadPoolExecutor-K"
-  std::function<void()> initializer = {};  ///< run first in each worker (bind `initargs` into it)
+  std::function<void()> initializer = {};  ///< run first in each worker; empty: none. With
+                                           ///< `initargs`: the constructor taking a std::tuple
 };
 
 namespace detail {
@@ -68,36 +71,6 @@ inline int process_cpu_count() noexcept {
   }
   return os::cpu_count();
 }
-
-/**
-The work queue's lock: a futex lock (0 free, 1 held, 2 held and waited for) that spins a
-moment before it sleeps, since what it guards takes a few pointer moves. One atomic
-instruction to take and one to release when uncontended.
-*/
-class QueueLock {
- public:
-  void lock() {
-    std::uint32_t expected = 0;
-    if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
-    const bool taken = spin_until(
-        [&] {
-          expected = 0;
-          return state_.load(std::memory_order_relaxed) == 0 &&
-                 state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
-        },
-        std::chrono::microseconds(2));
-    if (taken) return;
-    while (state_.exchange(2, std::memory_order_acquire) != 0) {
-      pyconc::detail::wait_on(state_, 2, pyconc::detail::Deadline::forever());
-    }
-  }
-  void unlock() noexcept {
-    if (state_.exchange(0, std::memory_order_release) == 2) pyconc::detail::wake_one(state_);
-  }
-
- private:
-  std::atomic<std::uint32_t> state_{0};
-};
 
 class PoolCore;
 
@@ -193,10 +166,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       FutureCore* next = std::exchange(item->next_in_queue, nullptr);
       item->discard();
       try {
-        item->cancel();  // runs its callbacks
+        // As CPython: cancelled (callbacks run) but never notified, since no worker will
+        // see it: wait() and as_completed() keep counting it as not done.
+        item->cancel();
       } catch (...) {
       }
-      item->start_or_notify_cancel();  // Differs from CPython: wait()/as_completed() see it done
       item->release();
       item = next;
     }
@@ -266,6 +240,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const auto count = threads_.size();
     if (count >= static_cast<std::size_t>(max_workers_)) return;
     std::weak_ptr<PoolCore> weak = weak_from_this();
+    threads_.reserve(count + 1);  // so the running thread is always recorded (and joined)
     threading::Thread t([core = shared_from_this()] { worker(core); },
                         {.name = prefix_ + "_" + std::to_string(count), .daemon = false});
     t.start();
@@ -352,7 +327,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (closed_) return nullptr;
         seen = signal_.load(std::memory_order_relaxed);
       }
-      if (spin_until([&] { return signal_.load(std::memory_order_acquire) != seen; }, kWorkerSpin)) continue;
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
       if (signal_.load(std::memory_order_seq_cst) == seen) {
         pyconc::detail::wait_on(signal_, seen, pyconc::detail::Deadline::forever());
@@ -362,10 +336,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
-  // How long an idle worker spins before it sleeps.
-  static constexpr std::chrono::microseconds kWorkerSpin{50};
-
-  mutable QueueLock lock_;  // CPython's _shutdown_lock and the queue's lock in one
+  // CPython's _shutdown_lock and the queue's lock in one: threading's futex lock (atomics only
+  // when uncontended). Held for a few pointer moves, and while a new worker starts.
+  mutable threading::Lock lock_;
   FutureCore* head_ = nullptr;    // guarded by lock_
   FutureCore* tail_ = nullptr;    // guarded by lock_
   std::atomic<std::uint32_t> signal_{0};    // bumped by each put and by closing
@@ -409,7 +382,7 @@ inline std::atomic<unsigned long> pool_counter{0};  // CPython's ThreadPoolExecu
 
 /**
 Python: `concurrent.futures.ThreadPoolExecutor(max_workers=None, thread_name_prefix='',
-initializer=None)`. Runs submitted calls on up to `max_workers` threads.
+initializer=None, initargs=())`. Runs submitted calls on up to `max_workers` threads.
 
 Threads: started lazily, one per `submit()` until `max_workers`, unless a worker is idle
 (CPython's idle semaphore: `submit(f).result()` in a loop uses a single thread). They are
@@ -426,25 +399,33 @@ interpreter shutdown")`. If the `initializer` throws in a worker, "Exception in 
 and the exception are written to stderr, every queued future fails with `BrokenThreadPool("A
 thread initializer failed, the thread pool is not usable anymore")`, and so do later submits.
 
+Cancelling: `shutdown(cancel_futures = true)` cancels every call not yet started (their
+callbacks run) but, as in CPython, never notifies them: `wait()` keeps them in `not_done` and
+`as_completed()` does not yield them, so wait for such futures with a timeout, or test
+`cancelled()`. A future cancelled with `cancel()` while queued is notified when a worker
+reaches it.
+
 Memory ordering: everything before `submit()` happens-before the call runs; the call
 happens-before its future is seen done.
 
 Lifetime: the destructor calls `shutdown(true)`, as leaving Python's `with` block does: queued
-work still runs. Workers keep what they need alive, so `shutdown(false)` followed by
-destruction is fine; at program exit queued work runs too (see the file comment). A call may
-submit to its own pool, and may wait on another call's future (with enough workers).
+work still runs and the destructor waits for it, also after `shutdown(false)`. Futures
+outlive the pool. At program exit queued work runs too, even for a pool never destroyed (see
+the file comment). A call may submit to its own pool, and may wait on another call's future
+(with enough workers); a call that destroys its own pool, or calls `shutdown()`, waits for
+the other workers only.
 
 ```cpp
 futures::ThreadPoolExecutor executor(4);            // with ThreadPoolExecutor(4) as executor:
 auto f = executor.submit([](int x) { return x * x; }, 7);
 print(f.result());                                  // 49
 for (int r : executor.map([](int x) { return 2 * x; }, std::vector{1, 2, 3})) print(r);
+futures::ThreadPoolExecutor pool({.max_workers = 2}, init, std::tuple{1, "a"});  // initargs=(1, 'a')
 ```
 
-Differs from Python: `initargs` is not a separate option (capture the arguments in the
-`initializer`); `shutdown(cancel_futures = true)` also notifies `wait()`/`as_completed()` of
-the futures it cancels (CPython leaves them pending for `wait()`); `max_workers()` and
-`threads()` expose what CPython keeps in `_max_workers` and `_threads`.
+Differs from Python: `initargs` comes as a `std::tuple` after the options (see the
+constructor); `max_workers()` and `threads()` expose what CPython keeps in `_max_workers` and
+`_threads`.
 */
 class ThreadPoolExecutor : public Executor {
  public:
@@ -458,6 +439,18 @@ class ThreadPoolExecutor : public Executor {
   explicit ThreadPoolExecutor(Options options = {}) : core_(make_core(std::move(options))) {}
   /** Python: `ThreadPoolExecutor(max_workers)`. */
   explicit ThreadPoolExecutor(int max_workers) : ThreadPoolExecutor(Options{.max_workers = max_workers}) {}
+  /**
+  Python: `ThreadPoolExecutor(..., initializer=fn, initargs=(a, b))`, written
+  `ThreadPoolExecutor({.max_workers = 4}, fn, std::tuple{a, b})`. Each worker first calls
+  `fn(a, b)`. The arguments are copied into the pool once and every worker's call gets them as
+  `const` lvalues (pass `std::ref(x)` to share `x`); whether they suit `fn` is checked at
+  compile time. Raises `TypeError("ThreadPoolExecutor.__init__() got multiple values for
+  argument 'initializer'")` if `options.initializer` is set as well, and as the other constructors.
+  */
+  template <class F, class... Args>
+    requires std::invocable<const std::decay_t<F>&, const Args&...>
+  ThreadPoolExecutor(Options options, F&& initializer, std::tuple<Args...> initargs)
+      : ThreadPoolExecutor(with_initializer(std::move(options), std::forward<F>(initializer), std::move(initargs))) {}
 
   /** Python's `with` exit: `shutdown(true)`. Never throws. */
   ~ThreadPoolExecutor() override {
@@ -492,6 +485,18 @@ class ThreadPoolExecutor : public Executor {
                              ? "ThreadPoolExecutor-" + std::to_string(detail::pool_counter.fetch_add(1))
                              : std::move(options.thread_name_prefix);
     return std::make_shared<detail::PoolCore>(max_workers, std::move(prefix), std::move(options.initializer));
+  }
+
+  template <class F, class... Args>
+  static Options with_initializer(Options options, F&& initializer, std::tuple<Args...> initargs) {
+    if (options.initializer) {
+      pyconc::detail::raise<TypeError>("ThreadPoolExecutor.__init__() got multiple values for argument 'initializer'");
+    }
+    // Not mutable: the workers call it at the same time, each with the same arguments.
+    options.initializer = [fn = std::decay_t<F>(std::forward<F>(initializer)), args = std::move(initargs)] {
+      std::apply(fn, args);
+    };
+    return options;
   }
 
   void shutdown_impl(bool wait, bool cancel_futures, bool raise_on_self) {

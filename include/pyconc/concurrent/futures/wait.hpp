@@ -71,11 +71,14 @@ inline std::string py_str_repr(std::string_view s) {
   return out + quote;
 }
 
-/** CPython's `_AcquireFutures`: every future's lock, taken in address order (the set's order). */
-template <class T>
+/**
+CPython's `_AcquireFutures`: every future's lock, taken in address order. `fs` holds each
+future once, ordered by address (a `std::set<Future<T>>`, or a vector copied from one).
+*/
+template <class Futures>
 class LockAll {
  public:
-  explicit LockAll(const std::set<Future<T>>& fs) : fs_(fs) {
+  explicit LockAll(const Futures& fs) : fs_(fs) {
     for (const auto& f : fs_) FutureAccess::state(f)->lock().acquire();
   }
   LockAll(const LockAll&) = delete;
@@ -85,8 +88,29 @@ class LockAll {
   }
 
  private:
-  const std::set<Future<T>>& fs_;
+  const Futures& fs_;
 };
+
+/** Installs `waiter` on every future of `fs`, whose locks the caller holds; all or none. */
+template <class Futures>
+void install_all(const Futures& fs, Waiter* waiter) {
+  try {
+    for (const auto& f : fs) FutureAccess::state(f)->install(waiter);
+  } catch (...) {
+    for (const auto& f : fs) FutureAccess::state(f)->uninstall(waiter);
+    throw;
+  }
+}
+
+/** Removes `waiter` from every future of `fs`, taking each future's lock in turn. */
+template <class Futures>
+void uninstall_all(const Futures& fs, Waiter* waiter) noexcept {
+  for (const auto& f : fs) {
+    auto* state = FutureAccess::state(f);
+    std::lock_guard with(state->lock());
+    state->uninstall(waiter);
+  }
+}
 
 /** CPython's `_FirstCompletedWaiter`. */
 class FirstCompletedWaiter final : public Waiter {
@@ -149,7 +173,7 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
   DoneAndNotDoneFutures<T> result;
   std::unique_ptr<Waiter> waiter;
   {
-    LockAll<T> locked(fs);
+    LockAll locked(fs);
     for (const auto& f : fs) {
       const auto s = FutureAccess::state(f)->state();
       (s == kCancelledAndNotified || s == kFinished ? result.done : result.not_done).insert(f);
@@ -171,15 +195,11 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
       pyconc::detail::raise<ValueError>("Invalid return condition: " + py_str_repr(return_when));
     }
     waiter->finished.reserve(result.not_done.size());
-    for (const auto& f : fs) FutureAccess::state(f)->install(waiter.get());
+    install_all(fs, waiter.get());
   }
 
   wait_event(waiter->event, deadline);
-  for (const auto& f : fs) {
-    auto* state = FutureAccess::state(f);
-    std::lock_guard with(state->lock());
-    state->uninstall(waiter.get());
-  }
+  uninstall_all(fs, waiter.get());
   std::lock_guard with(waiter->lock);
   for (FutureCore* core : waiter->finished) {
     Future<T> f = FutureAccess::share(static_cast<FutureState<T>*>(core));
@@ -204,7 +224,8 @@ invalid `return_when` raises `ValueError("Invalid return condition: 'BOGUS'")` o
 would have to wait (as in CPython).
 
 As in CPython, a future cancelled with `cancel()` counts as done for `wait()` only once its
-executor noticed (`set_running_or_notify_cancel()`); futures of a `ThreadPoolExecutor` always are.
+executor noticed (`set_running_or_notify_cancel()`): a `ThreadPoolExecutor` notices when a
+worker reaches it, never for the calls `shutdown(cancel_futures = true)` cancelled.
 
 Memory ordering: as `Future::result()` for each future reported done.
 
@@ -212,7 +233,9 @@ Memory ordering: as `Future::result()` for each future reported done.
 auto [done, not_done] = futures::wait(fs, 5.0, futures::FIRST_COMPLETED);
 ```
 
-Differs from Python: every future in `fs` has the same result type `T`.
+Differs from Python: every future in `fs` has the same result type `T` (a Python set mixes
+any futures). For calls of different result types, give them a common one (wrap them in
+lambdas returning a `std::variant`, or `void`), or wait for each type's futures in turn.
 */
 template <detail::future_range R>
 DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs) {
@@ -239,17 +262,20 @@ class AsCompleted;
 
 namespace detail {
 template <class T, class R>
-AsCompleted<T> make_as_completed(R&& fs, const pyconc::detail::Deadline& deadline);
+AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout);
 }  // namespace detail
 
 /**
 Python: the generator `concurrent.futures.as_completed(fs, timeout=None)` returns. An input
-range of `Future<T>`: first the futures already done when it was made, then each other one
-as it completes (finishes or is cancelled and notified). Duplicates are yielded once.
+range of `Future<T>`: first the futures already done when iteration starts, then each other
+one as it completes (finishes, or is cancelled and notified). Duplicates are yielded once.
+
+Lazy, as CPython's generator: nothing happens until `begin()`, which looks at the futures,
+starts the timeout and waits for the first one.
 
 Blocking and timeouts: `begin()` and `++` wait for the next future. With a timeout, counted
-from the `as_completed()` call, they raise `TimeoutError("2 (of 5) futures unfinished")`
-once it has passed.
+from the first `begin()` (CPython's first `next()`), they raise `TimeoutError("2 (of 5)
+futures unfinished")` once it has passed.
 
 Lifetime: movable, not copyable; iterators stay valid when the range is moved. Destroying it
 early is fine (CPython's generator `close()`).
@@ -257,22 +283,19 @@ early is fine (CPython's generator `close()`).
 template <class T>
 class AsCompleted {
   struct Impl final : detail::Waiter {
-    std::vector<Future<T>> fs;     // every future, once each
+    std::vector<Future<T>> fs;     // every future, once each, in address order
     std::vector<Future<T>> ready;  // done, not yet yielded: yielded from the back
     std::optional<Future<T>> current;
-    std::size_t pending = 0;  // neither yielded nor reported done yet
+    std::size_t pending = 0;                 // neither yielded nor reported done yet
+    std::optional<double> timeout;           // seconds; unset: none
     pyconc::detail::Deadline deadline = pyconc::detail::Deadline::forever();
-    bool started = false;
+    bool started = false;                    // installed on every future of fs
 
     Impl() = default;
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
     ~Impl() override {
-      for (const auto& f : fs) {
-        auto* state = detail::FutureAccess::state(f);
-        std::lock_guard with(state->lock());
-        state->uninstall(this);
-      }
+      if (started) detail::uninstall_all(fs, this);
     }
 
     void add_result(detail::FutureCore* f) noexcept override { add(f); }
@@ -280,8 +303,26 @@ class AsCompleted {
     void add_cancelled(detail::FutureCore* f) noexcept override { add(f); }
     void add(detail::FutureCore* f) noexcept {
       std::lock_guard with(lock);
-      finished.push_back(f);
+      finished.push_back(f);  // capacity reserved by start()
       event.set();
+    }
+
+    // The generator's first steps: the deadline, the futures done by now, a waiter on all.
+    void start() {
+      if (timeout) deadline = pyconc::detail::Deadline::after(*timeout);
+      finished.reserve(fs.size());
+      ready.reserve(fs.size());
+      detail::LockAll locked(fs);
+      for (const auto& f : fs) {
+        const auto s = detail::FutureAccess::state(f)->state();
+        if (s == detail::kCancelledAndNotified || s == detail::kFinished) {
+          ready.push_back(f);
+        } else {
+          ++pending;
+        }
+      }
+      detail::install_all(fs, this);
+      started = true;
     }
 
     void advance() {
@@ -337,10 +378,13 @@ class AsCompleted {
   AsCompleted(AsCompleted&&) noexcept = default;
   AsCompleted& operator=(AsCompleted&&) noexcept = default;
 
-  /** Waits for the first future (on the first call). Blocks. Raises `TimeoutError` past the deadline. */
+  /**
+  On the first call, starts (see the class) and waits for the first future; later calls
+  return the iterator where it is. Blocks. Raises `TimeoutError` past the deadline.
+  */
   iterator begin() {
     if (!impl_->started) {
-      impl_->started = true;
+      impl_->start();
       impl_->advance();
     }
     return iterator(impl_.get());
@@ -349,7 +393,7 @@ class AsCompleted {
 
  private:
   template <class U, class R>
-  friend AsCompleted<U> detail::make_as_completed(R&& fs, const pyconc::detail::Deadline& deadline);
+  friend AsCompleted<U> detail::make_as_completed(R&& fs, std::optional<double> timeout);
 
   AsCompleted() : impl_(std::make_unique<Impl>()) {}
 
@@ -358,25 +402,14 @@ class AsCompleted {
 
 namespace detail {
 
-/** `as_completed()`: the futures already done are yielded first; a waiter on the others. */
+/** `as_completed()`: keeps each future once; the rest waits for `begin()`. */
 template <class T, class R>
-AsCompleted<T> make_as_completed(R&& fs, const pyconc::detail::Deadline& deadline) {
+AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout) {
+  if (timeout) static_cast<void>(pyconc::detail::Deadline::after(*timeout));  // NaN: ValueError now
   AsCompleted<T> range;
-  auto& impl = *range.impl_;
-  impl.deadline = deadline;
   const std::set<Future<T>> unique = unique_futures<T>(fs);
-  impl.fs.assign(unique.begin(), unique.end());
-  impl.finished.reserve(unique.size());
-  LockAll<T> locked(unique);
-  for (const auto& f : unique) {
-    const auto s = FutureAccess::state(f)->state();
-    if (s == kCancelledAndNotified || s == kFinished) {
-      impl.ready.push_back(f);
-    } else {
-      ++impl.pending;
-    }
-    FutureAccess::state(f)->install(&impl);
-  }
+  range.impl_->fs.assign(unique.begin(), unique.end());
+  range.impl_->timeout = timeout;
   return range;
 }
 
@@ -384,21 +417,26 @@ AsCompleted<T> make_as_completed(R&& fs, const pyconc::detail::Deadline& deadlin
 
 /**
 Python: `concurrent.futures.as_completed(fs)`. A range over the futures of `fs` (any range of
-`Future<T>`) in the order they complete. Thread-safe.
+`Future<T>`) in the order they complete. One thread iterates a range; the futures may
+complete in any thread.
 
 ```cpp
 for (auto& f : futures::as_completed(fs)) print(f.result());
 ```
+
+Differs from Python: every future in `fs` has the same result type `T` (see `wait()`).
 */
 template <detail::future_range R>
 AsCompleted<detail::future_range_value_t<R>> as_completed(R&& fs) {
-  return detail::make_as_completed<detail::future_range_value_t<R>>(fs, pyconc::detail::Deadline::forever());
+  return detail::make_as_completed<detail::future_range_value_t<R>>(fs, std::nullopt);
 }
-/** Python: `as_completed(fs, timeout)`: iterating raises `TimeoutError` after `timeout` seconds. */
+/**
+Python: `as_completed(fs, timeout)`: iterating raises `TimeoutError` once `timeout` seconds
+have passed since iteration began.
+*/
 template <detail::future_range R>
 AsCompleted<detail::future_range_value_t<R>> as_completed(R&& fs, pyconc::detail::Timeout timeout) {
-  const auto deadline = pyconc::detail::Deadline::after(timeout.seconds);
-  return detail::make_as_completed<detail::future_range_value_t<R>>(fs, deadline);
+  return detail::make_as_completed<detail::future_range_value_t<R>>(fs, timeout.seconds);
 }
 
 }  // namespace futures
