@@ -11,6 +11,7 @@ compiles faster.
 #include <pyconc/builtins.hpp>
 #include <pyconc/concurrent/futures.hpp>
 #include <pyconc/errors.hpp>
+#include <pyconc/gil.hpp>
 #include <pyconc/os.hpp>
 #include <pyconc/queue.hpp>
 #include <pyconc/threading.hpp>

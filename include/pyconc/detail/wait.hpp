@@ -5,7 +5,10 @@
 Defines:
 - `detail::Timeout`   a timeout argument: Python float seconds or any `std::chrono::duration`.
 - `detail::Deadline`  a point on the monotonic clock after which a wait gives up.
-- `detail::wait_on`   block while an atomic word holds a value, until woken or the deadline.
+- `detail::wait_on`   block while an atomic word holds a value, until woken or the deadline;
+                      releases the GIL meanwhile when the caller holds it (see `gil.hpp`).
+- `detail::futex_wait`  the same without the GIL hook (for the GIL's own waits).
+- `detail::gil_on`, `detail::gil_wait_hook`   how `gil.hpp` plugs into `wait_on`.
 - `detail::wake_one`, `wake_all`, `wake_n`   wake threads blocked in `wait_on`.
 - `detail::Latch`     a one-shot flag to wait for, with no system call unless someone sleeps.
 
@@ -102,10 +105,10 @@ inline long call(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
 
 /**
 Blocks while `word == expected`, until a `wake_*` call, a spurious wake-up, or `deadline`.
-Returns `false` only when the deadline has passed; callers re-check their condition and loop.
-Blocks. Thread-safe.
+Returns `false` only when the deadline has passed. Never touches the GIL: this is the wait
+the GIL itself uses. Blocks. Thread-safe.
 */
-inline bool wait_on(std::atomic<std::uint32_t>& word, std::uint32_t expected, const Deadline& deadline) {
+inline bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const Deadline& deadline) noexcept {
   if (deadline.is_forever()) {
     futex::call(&word, FUTEX_WAIT_BITSET, expected, nullptr, FUTEX_BITSET_MATCH_ANY);
     return true;
@@ -119,6 +122,29 @@ inline bool wait_on(std::atomic<std::uint32_t>& word, std::uint32_t expected, co
   const long rc = futex::call(&word, FUTEX_WAIT_BITSET, expected, &ts, FUTEX_BITSET_MATCH_ANY);
   if (rc == -1 && errno == ETIMEDOUT) return false;
   return !deadline.expired();
+}
+
+/**
+Nonzero while the GIL is enabled (`gil.hpp` keeps its generation number here). With the GIL
+off, this one relaxed load is all that `wait_on` and `gil::checkpoint()` pay for it.
+*/
+inline std::atomic<std::uint32_t> gil_on{0};
+
+/** Installed by `gil.hpp` before it first sets `gil_on`: `futex_wait` with the GIL released. */
+using GilWaitHook = bool (*)(std::atomic<std::uint32_t>&, std::uint32_t, const Deadline&) noexcept;
+inline std::atomic<GilWaitHook> gil_wait_hook{nullptr};
+
+/**
+Blocks while `word == expected`, until a `wake_*` call, a spurious wake-up, or `deadline`.
+Returns `false` only when the deadline has passed; callers re-check their condition and loop.
+A caller holding the GIL releases it for the wait and takes it back afterwards (CPython's
+`Py_BEGIN_ALLOW_THREADS`). Blocks. Thread-safe.
+*/
+inline bool wait_on(std::atomic<std::uint32_t>& word, std::uint32_t expected, const Deadline& deadline) {
+  if (gil_on.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    if (const GilWaitHook hook = gil_wait_hook.load(std::memory_order_acquire)) return hook(word, expected, deadline);
+  }
+  return futex_wait(word, expected, deadline);
 }
 
 /** Wakes one thread blocked in `wait_on(word, ...)`. Never blocks. Thread-safe. */

@@ -37,6 +37,7 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 #include <cxxabi.h>    // abi::__cxa_demangle
 #include <pthread.h>   // pthread_create
 
+#include <pyconc/detail/gil_state.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/errors.hpp>
@@ -450,6 +451,7 @@ class ThreadBootstrap {
     st.native_ready.set();
     pyconc::detail::tls_current = boot->state.get();
     detail::set_os_thread_name(st.get_name());
+    pyconc::detail::gil_thread_begin();  // with the GIL on, the target runs holding it
     try {
       if (boot->self) {
         boot->self->run();
@@ -467,6 +469,7 @@ class ThreadBootstrap {
     } catch (...) {
       detail::report_thread_exception(std::current_exception(), Thread(boot->state));
     }
+    pyconc::detail::gil_thread_end();
     pyconc::detail::registry().remove(&st);
     pyconc::detail::tls_current = nullptr;
     st.finish();
