@@ -6,7 +6,9 @@
 //
 // Catch2's assertions are not thread-safe: threads record what they saw, the test thread
 // asserts. Timings are asserted only with CPython's tolerance (0.6*T <= t < 10*T).
+#include <pyconc/concurrent/futures.hpp>
 #include <pyconc/gil.hpp>
+#include <pyconc/queue.hpp>
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
 
@@ -189,6 +191,47 @@ TEST_CASE("Blocking calls release the GIL while they wait", "[gil][blocking]") {
   }
   t.join();
   CHECK(ran);
+  CHECK(held_in_target);
+  CHECK(gil::held());  // taken back after the wait
+}
+
+TEST_CASE("Queue future and barrier waits release the GIL", "[gil][blocking]") {
+  const std::string call =
+      GENERATE("Queue.get", "Queue.put", "SimpleQueue.get", "Future.result", "ThreadPoolExecutor.submit", "Barrier.wait");
+  GilOn on(1000.0);  // no drop requests: only a release lets the other thread run
+  queue::Queue<int> q(1);
+  queue::SimpleQueue<int> sq;
+  concurrent::futures::Future<int> future;
+  threading::Barrier barrier(2);
+  if (call == "Queue.put") q.put(0);  // full: the put below waits for the thread's get
+  std::atomic<bool> held_in_target{false};
+  threading::Thread t([&] {
+    held_in_target = gil::held();
+    if (call == "Queue.get") q.put(1);
+    if (call == "Queue.put") static_cast<void>(q.get());
+    if (call == "SimpleQueue.get") sq.put(1);
+    if (call == "Future.result") future.set_result(1);
+    if (call == "Barrier.wait") static_cast<void>(barrier.wait(5.0));
+  });
+  CHECK(gil::held());
+  t.start();
+  std::string outcome = "ok";
+  try {
+    if (call == "Queue.get") CHECK(q.get(true, 5.0) == 1);
+    if (call == "Queue.put") q.put(2, true, 5.0);
+    if (call == "SimpleQueue.get") CHECK(sq.get(true, 5.0) == 1);
+    if (call == "Future.result") CHECK(future.result(5.0) == 1);
+    if (call == "Barrier.wait") static_cast<void>(barrier.wait(5.0));
+    if (call == "ThreadPoolExecutor.submit") {
+      // The worker takes the GIL to run the call; result() must release it meanwhile.
+      concurrent::futures::ThreadPoolExecutor pool({.max_workers = 1});
+      CHECK(pool.submit([] { return gil::held() ? 1 : 0; }).result(5.0) == 1);
+    }
+  } catch (const std::exception& e) {
+    outcome = e.what();
+  }
+  t.join();
+  CHECK(outcome == "ok");
   CHECK(held_in_target);
   CHECK(gil::held());  // taken back after the wait
 }
