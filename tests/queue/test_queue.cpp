@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Tests for queue::Queue (FIFO), after CPython's Lib/test/test_queue.py (BaseQueueTestMixin)
 // and the behaviour of Lib/queue.py checked on CPython 3.11 and 3.13.
+//
+// The behaviour that Queue shares with LifoQueue and PriorityQueue (and, where it applies, with
+// SimpleQueue) is tested here once for every class, as TEMPLATE_TEST_CASEs named
+// "Queue.<what> - queue::<Class><int>": the expected order of the items comes from
+// pyconc_test::QueueTraits (queue_support.hpp). Shutdown: test_shutdown.cpp; stress:
+// test_queue_stress.cpp.
 #include <unistd.h>  // write
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -23,7 +31,12 @@
 using namespace pyconc;
 using namespace std::chrono_literals;
 using pyconc_test::Call;
+using pyconc_test::blocked_call;
+using pyconc_test::make_queue;
+using pyconc_test::model_of;
+using pyconc_test::order_of;
 using pyconc_test::outcome;
+using pyconc_test::QueueTraits;
 using pyconc_test::settle;
 
 namespace {
@@ -87,140 +100,113 @@ void require_clean_exit(const pyconc_test::ChildOutcome& child) {
 
 }  // namespace
 
-TEST_CASE("Queue.exceptions are pyconc errors without a message", "[queue][errors]") {
-  static_assert(std::is_base_of_v<pyconc::Error, queue::Empty>);
-  static_assert(std::is_base_of_v<pyconc::Error, queue::Full>);
-  static_assert(std::is_base_of_v<pyconc::Error, queue::ShutDown>);
-  // Python: all three derive from Exception directly, not from one another.
-  static_assert(!std::is_base_of_v<queue::Empty, queue::Full>);
-  static_assert(!std::is_base_of_v<queue::Full, queue::Empty>);
-  static_assert(!std::is_base_of_v<queue::Empty, queue::ShutDown>);
-  static_assert(!std::is_base_of_v<queue::ShutDown, queue::Empty>);
-  queue::Queue<int> q(1);
-  CHECK(pyconc_test::raised([&] { static_cast<void>(q.get_nowait()); }) == "Empty: ");
-  q.put(1);
-  CHECK(pyconc_test::raised([&] { q.put_nowait(2); }) == "Full: ");
-  q.shutdown();
-  CHECK(pyconc_test::raised([&] { q.put(2); }) == "ShutDown: ");
-  CHECK(std::string(queue::Empty().what()).empty());
-  CHECK(std::string(queue::Full().what()).empty());
-  CHECK(std::string(queue::ShutDown().what()).empty());
-}
+// ---- Behaviour shared by Queue, LifoQueue and PriorityQueue (and SimpleQueue where it applies) ----
 
-TEST_CASE("Queue.basic FIFO behaviour as in test_queue.py basic_queue_test", "[queue]") {
-  // Done twice on the same object, as test_basic does.
-  queue::Queue<int> q(kQueueSize);
+TEMPLATE_TEST_CASE("Queue.basic behaviour as in test_queue.py basic_queue_test", "[queue]", PYCONC_TEST_TASK_QUEUES) {
+  // Done twice on the same object, as test_basic does; the gets follow the class's order.
+  TestType q(kQueueSize);
+  auto expected = model_of<TestType>();
+  const auto put = [&](int x) {
+    q.put(x);
+    expected.put(x);
+  };
   for (int round = 0; round < 2; ++round) {
     INFO("round " << round);
     REQUIRE(q.qsize() == 0);
     CHECK(q.empty());
     CHECK_FALSE(q.full());
-    q.put(111);
-    q.put(333);
-    q.put(222);
-    CHECK(q.get() == 111);
-    CHECK(q.get() == 333);
-    CHECK(q.get() == 222);
+    put(111);
+    put(333);
+    put(222);
+    for (int i = 0; i < 3; ++i) CHECK(q.get() == expected.get());
     for (int i = 0; i < kQueueSize - 1; ++i) {
-      q.put(i);
+      put(i);
       CHECK(q.qsize() == static_cast<std::size_t>(i + 1));
     }
     CHECK_FALSE(q.full());
-    q.put(2 * kQueueSize);
+    put(2 * kQueueSize);
     CHECK(q.full());
     CHECK_FALSE(q.empty());
     REQUIRE_RAISES(q.put(6 * kQueueSize, false), queue::Full, "");
     REQUIRE_RAISES(q.put(6 * kQueueSize, true, 0.01), queue::Full, "");
     CHECK(q.qsize() == static_cast<std::size_t>(kQueueSize));
-    // A blocking put waits for a get (do_blocking_test), with and without a timeout.
-    {
-      Call put([&] { q.put(6 * kQueueSize); });
-      settle();
-      const bool early = put.finished();
-      const int got = q.get();
-      const std::string result = put.outcome();
-      CHECK_FALSE(early);
-      CHECK(got == 0);
-      CHECK(result == "returned");
-    }
-    {
-      Call put([&] { q.put(6 * kQueueSize, true, 10); });
-      settle();
-      const bool early = put.finished();
-      const int got = q.get();
-      const std::string result = put.outcome();
-      CHECK_FALSE(early);
-      CHECK(got == 1);
-      CHECK(result == "returned");
-    }
+    // A blocking put waits for a get (do_blocking_test), with and without a timeout; its item
+    // goes in only after that get.
+    int got = 0;
+    const auto plain = blocked_call([&] { q.put(6 * kQueueSize); }, [&] { got = q.get(); });
+    CHECK_FALSE(plain.finished_early);
+    CHECK(got == expected.get());
+    CHECK(plain.outcome == "returned");
+    expected.put(6 * kQueueSize);
+    const auto timed = blocked_call([&] { q.put(7 * kQueueSize, true, 10); }, [&] { got = q.get(); });
+    CHECK_FALSE(timed.finished_early);
+    CHECK(got == expected.get());
+    CHECK(timed.outcome == "returned");
+    expected.put(7 * kQueueSize);
     std::vector<int> rest;
     for (int i = 0; i < kQueueSize; ++i) rest.push_back(q.get());
-    CHECK(rest == std::vector<int>{2, 3, 2 * kQueueSize, 6 * kQueueSize, 6 * kQueueSize});
+    CHECK(rest == expected.drain());
     CHECK(q.qsize() == 0);
     REQUIRE_RAISES(q.get(false), queue::Empty, "");
     REQUIRE_RAISES(q.get(true, 0.01), queue::Empty, "");
-    // A blocking get waits for a put, with and without a timeout.
-    {
-      Call get([&] { return q.get(); });
-      settle();
-      const bool early = get.finished();
-      q.put(-7);
-      const std::string result = get.outcome();
-      CHECK_FALSE(early);
-      CHECK(result == "returned -7");
-    }
-    {
-      Call get([&] { return q.get(true, 10); });
-      settle();
-      const bool early = get.finished();
-      q.put(-8);
-      const std::string result = get.outcome();
-      CHECK_FALSE(early);
-      CHECK(result == "returned -8");
-    }
+    // A blocking get waits for a put, with and without a timeout (float seconds, then chrono).
+    const auto get = blocked_call([&] { return q.get(); }, [&] { q.put(-7); });
+    CHECK_FALSE(get.finished_early);
+    CHECK(get.outcome == "returned -7");
+    const auto get_timed =
+        blocked_call([&] { return round == 0 ? q.get(true, 10) : q.get(true, 10s); }, [&] { q.put(-8); });
+    CHECK_FALSE(get_timed.finished_early);
+    CHECK(get_timed.outcome == "returned -8");
     // Every put was counted; take them all back.
     for (std::size_t i = q.unfinished_tasks(); i > 0; --i) q.task_done();
   }
 }
 
-TEST_CASE("Queue.is FIFO across interleaved puts and gets", "[queue]") {
-  queue::Queue<int> q;
-  int next_in = 0;
-  int next_out = 0;
-  std::vector<int> wrong;
-  for (int round = 0; round < 50; ++round) {
-    for (int i = 0; i < round % 7 + 1; ++i) q.put(next_in++);
-    for (int i = 0; i < round % 5 + 1 && !q.empty(); ++i) {
-      const int got = q.get();
-      if (got != next_out) wrong.push_back(got);
-      ++next_out;
+TEMPLATE_TEST_CASE("Queue.keeps its order across interleaved puts and gets", "[queue]", PYCONC_TEST_ALL_QUEUES) {
+  TestType q;
+  auto expected = model_of<TestType>();
+  int put = 0;
+  int taken = 0;
+  std::vector<int> wrong;  // items that came out where the model has another one
+  const auto take = [&](int item) {
+    if (item != expected.get()) wrong.push_back(item);
+    ++taken;
+  };
+  for (int round = 0; round < 60; ++round) {
+    for (int i = 0; i < round % 7 + 1; ++i, ++put) {
+      const int item = put * 37 % 101;  // not sorted, with repeats
+      q.put(item);
+      expected.put(item);
     }
+    for (int i = 0; i < round % 5 + 1 && !q.empty(); ++i) take(q.get());
   }
-  while (!q.empty()) {
-    const int got = q.get_nowait();
-    if (got != next_out) wrong.push_back(got);
-    ++next_out;
-  }
+  CHECK(q.qsize() == expected.size());
+  while (!q.empty()) take(q.get_nowait());
   CHECK(wrong.empty());
-  CHECK(next_out == next_in);
+  CHECK(taken == put);
 }
 
-TEST_CASE("Queue.put_nowait and get_nowait raise Full and Empty (test_nowait)", "[queue][errors]") {
-  queue::Queue<int> q(kQueueSize);
-  for (int i = 0; i < kQueueSize; ++i) q.put_nowait(i);
-  REQUIRE_RAISES(q.put_nowait(99), queue::Full, "");
-  REQUIRE_RAISES(q.put(99, false), queue::Full, "");
+TEMPLATE_TEST_CASE("Queue.put_nowait and get_nowait raise Full and Empty (test_nowait)", "[queue][errors]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q(kQueueSize);
+  auto expected = model_of<TestType>();
+  for (int i = kQueueSize; i > 0; --i) {
+    q.put_nowait(i);
+    expected.put(i);
+  }
+  REQUIRE_RAISES(q.put_nowait(0), queue::Full, "");  // even an item that would come first
+  REQUIRE_RAISES(q.put(0, false), queue::Full, "");
   // A failed put changes nothing.
   CHECK(q.qsize() == static_cast<std::size_t>(kQueueSize));
   CHECK(q.unfinished_tasks() == static_cast<std::size_t>(kQueueSize));
-  for (int i = 0; i < kQueueSize; ++i) CHECK(q.get_nowait() == i);
+  for (int i = 0; i < kQueueSize; ++i) CHECK(q.get_nowait() == expected.get());
   REQUIRE_RAISES(q.get_nowait(), queue::Empty, "");
   REQUIRE_RAISES(q.get(false), queue::Empty, "");
   CHECK(q.unfinished_tasks() == static_cast<std::size_t>(kQueueSize));
 }
 
-TEST_CASE("Queue.qsize empty and full follow the contents", "[queue]") {
-  queue::Queue<int> q(2);
+TEMPLATE_TEST_CASE("Queue.qsize empty and full follow the contents", "[queue]", PYCONC_TEST_TASK_QUEUES) {
+  TestType q(2);
   CHECK(q.maxsize() == 2);
   CHECK(q.qsize() == 0);
   CHECK(q.empty());
@@ -237,22 +223,23 @@ TEST_CASE("Queue.qsize empty and full follow the contents", "[queue]") {
   CHECK_FALSE(q.full());
 }
 
-TEST_CASE("Queue.maxsize of zero or less is unbounded and never full", "[queue]") {
-  auto maxsize = GENERATE(0LL, -1LL, -100LL);
-  queue::Queue<int> q(maxsize);
+TEMPLATE_TEST_CASE("Queue.maxsize of zero or less is unbounded and never full", "[queue]", PYCONC_TEST_TASK_QUEUES) {
+  auto maxsize = GENERATE(0LL, -1LL, -2LL, -100LL);
+  TestType q(maxsize);
   CHECK(q.maxsize() == maxsize);
   for (int i = 0; i < 1000; ++i) q.put_nowait(i);
   q.put(1000, false);
   q.put(1001, true, 0.0);
   CHECK(q.qsize() == 1002);
   CHECK_FALSE(q.full());
-  queue::Queue<int> by_default;
+  TestType by_default;
   CHECK(by_default.maxsize() == 0);
   CHECK_FALSE(by_default.full());
 }
 
-TEST_CASE("Queue.maxsize can be changed at run time (test_shrinking_queue)", "[queue]") {
-  queue::Queue<int> q(3);
+TEMPLATE_TEST_CASE("Queue.maxsize can be changed at run time (test_shrinking_queue)", "[queue]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q(3);
   q.put(1);
   q.put(2);
   q.put(3);
@@ -277,86 +264,68 @@ TEST_CASE("Queue.maxsize can be changed at run time (test_shrinking_queue)", "[q
   CHECK_FALSE(q.full());
   std::vector<int> out;
   while (!q.empty()) out.push_back(q.get());
-  CHECK(out == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(out == order_of<TestType>({1, 2, 3, 4, 5, 6, 7}));
 }
 
-TEST_CASE("Queue.get with a timeout raises Empty after about that long", "[queue][timeout]") {
-  queue::Queue<int> q;
-  SECTION("double seconds") {
-    const pyconc_test::Stopwatch clock;
-    REQUIRE_RAISES(q.get(true, 0.1), queue::Empty, "");
-    REQUIRE_TIMING(clock.elapsed(), 0.1);
-  }
-  SECTION("std::chrono milliseconds") {
-    const pyconc_test::Stopwatch clock;
-    REQUIRE_RAISES(q.get(true, 100ms), queue::Empty, "");
-    REQUIRE_TIMING(clock.elapsed(), 0.1);
-  }
+TEMPLATE_TEST_CASE("Queue.get with a timeout raises Empty after about that long", "[queue][timeout]",
+                   PYCONC_TEST_ALL_QUEUES) {
+  TestType q;
+  SECTION("double seconds") { REQUIRE_RAISES_AFTER(q.get(true, 0.1), queue::Empty, "", 0.1); }
+  SECTION("std::chrono milliseconds") { REQUIRE_RAISES_AFTER(q.get(true, 100ms), queue::Empty, "", 0.1); }
   SECTION("std::chrono duration<double>") {
-    const pyconc_test::Stopwatch clock;
-    REQUIRE_RAISES(q.get(true, std::chrono::duration<double>(0.1)), queue::Empty, "");
-    REQUIRE_TIMING(clock.elapsed(), 0.1);
+    REQUIRE_RAISES_AFTER(q.get(true, std::chrono::duration<double>(0.1)), queue::Empty, "", 0.1);
   }
 }
 
-TEST_CASE("Queue.put with a timeout raises Full after about that long", "[queue][timeout]") {
-  queue::Queue<int> q(1);
+TEMPLATE_TEST_CASE("Queue.put with a timeout raises Full after about that long", "[queue][timeout]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q(1);
   q.put(1);
-  SECTION("double seconds") {
-    const pyconc_test::Stopwatch clock;
-    REQUIRE_RAISES(q.put(2, true, 0.1), queue::Full, "");
-    REQUIRE_TIMING(clock.elapsed(), 0.1);
-  }
-  SECTION("std::chrono milliseconds") {
-    const pyconc_test::Stopwatch clock;
-    REQUIRE_RAISES(q.put(2, true, 100ms), queue::Full, "");
-    REQUIRE_TIMING(clock.elapsed(), 0.1);
-  }
+  SECTION("double seconds") { REQUIRE_RAISES_AFTER(q.put(2, true, 0.1), queue::Full, "", 0.1); }
+  SECTION("std::chrono milliseconds") { REQUIRE_RAISES_AFTER(q.put(2, true, 100ms), queue::Full, "", 0.1); }
   CHECK(q.qsize() == 1);
   CHECK(q.unfinished_tasks() == 1);
   CHECK(q.get() == 1);
 }
 
-TEST_CASE("Queue.a zero timeout only tries once", "[queue][timeout]") {
-  queue::Queue<int> q(1);
+TEMPLATE_TEST_CASE("Queue.a zero timeout only tries once", "[queue][timeout]", PYCONC_TEST_ALL_QUEUES) {
+  auto q = make_queue<TestType>(1);
   REQUIRE_RAISES(q.get(true, 0), queue::Empty, "");
   REQUIRE_RAISES(q.get(true, 0s), queue::Empty, "");
+  REQUIRE_RAISES(q.get(true, 0ms), queue::Empty, "");
   q.put(5, true, 0);
-  REQUIRE_RAISES(q.put(6, true, 0), queue::Full, "");
-  REQUIRE_RAISES(q.put(6, true, 0ms), queue::Full, "");
+  if constexpr (QueueTraits<TestType>::has_tasks) {
+    REQUIRE_RAISES(q.put(6, true, 0), queue::Full, "");
+    REQUIRE_RAISES(q.put(6, true, 0ms), queue::Full, "");
+  }
   CHECK(q.get(true, 0) == 5);
 }
 
-TEST_CASE("Queue.get with a timeout returns an item put meanwhile", "[queue][timeout][blocking]") {
-  queue::Queue<int> q;
-  Call get([&] { return q.get(true, 10.0); });
-  settle();
-  const bool early = get.finished();
-  q.put(42);
-  const std::string result = get.outcome();
-  CHECK_FALSE(early);
-  CHECK(result == "returned 42");
-  CHECK(get.seconds() < 5.0);
+TEMPLATE_TEST_CASE("Queue.get with a timeout returns an item put meanwhile", "[queue][timeout][blocking]",
+                   PYCONC_TEST_ALL_QUEUES) {
+  TestType q;
+  const auto get = blocked_call([&] { return q.get(true, 10.0); }, [&] { q.put(42); });
+  CHECK_FALSE(get.finished_early);
+  CHECK(get.outcome == "returned 42");
+  CHECK(get.seconds < 5.0);
 }
 
-TEST_CASE("Queue.put with a timeout gets through once space frees", "[queue][timeout][blocking]") {
-  queue::Queue<int> q(1);
+TEMPLATE_TEST_CASE("Queue.put with a timeout gets through once space frees", "[queue][timeout][blocking]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q(1);
   q.put(1);
-  Call put([&] { q.put(2, true, 10s); });
-  settle();
-  const bool early = put.finished();
-  const int first = q.get();
-  const std::string result = put.outcome();
-  CHECK_FALSE(early);
+  int first = 0;
+  const auto put = blocked_call([&] { q.put(2, true, 10s); }, [&] { first = q.get(); });
+  CHECK_FALSE(put.finished_early);
   CHECK(first == 1);
-  CHECK(result == "returned");
-  CHECK(put.seconds() < 5.0);
+  CHECK(put.outcome == "returned");
+  CHECK(put.seconds < 5.0);
   CHECK(q.get_nowait() == 2);
 }
 
-TEST_CASE("Queue.get with a negative timeout raises ValueError even when an item is available",
-          "[queue][timeout][errors]") {
-  queue::Queue<int> q(kQueueSize);
+TEMPLATE_TEST_CASE("Queue.get with a negative timeout raises ValueError even when an item is available",
+                   "[queue][timeout][errors]", PYCONC_TEST_ALL_QUEUES) {
+  auto q = make_queue<TestType>(kQueueSize);
   REQUIRE_RAISES(q.get(true, -1), ValueError, "'timeout' must be a non-negative number");
   REQUIRE_RAISES(q.get(true, -0.001), ValueError, "'timeout' must be a non-negative number");
   q.put(7);
@@ -364,86 +333,92 @@ TEST_CASE("Queue.get with a negative timeout raises ValueError even when an item
   REQUIRE_RAISES(q.get(true, -1s), ValueError, "'timeout' must be a non-negative number");
   REQUIRE_RAISES(q.get(true, -5ms), ValueError, "'timeout' must be a non-negative number");
   CHECK(q.qsize() == 1);  // the item is still there
-  queue::Queue<int> unbounded;
-  unbounded.put(1);
-  REQUIRE_RAISES(unbounded.get(true, -1), ValueError, "'timeout' must be a non-negative number");
-  CHECK(unbounded.get() == 1);
+  if constexpr (QueueTraits<TestType>::has_tasks) {
+    TestType unbounded;
+    unbounded.put(1);
+    REQUIRE_RAISES(unbounded.get(true, -1), ValueError, "'timeout' must be a non-negative number");
+    CHECK(unbounded.get() == 1);
+  }
   CHECK(q.get() == 7);
 }
 
-TEST_CASE("Queue.get with block false ignores a negative timeout", "[queue][timeout]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.get with block false ignores a negative timeout", "[queue][timeout]",
+                   PYCONC_TEST_ALL_QUEUES) {
+  TestType q;
   q.put(3);
   CHECK(q.get(false, -1) == 3);
   REQUIRE_RAISES(q.get(false, -1), queue::Empty, "");
   REQUIRE_RAISES(q.get(false, -1s), queue::Empty, "");
 }
 
-TEST_CASE("Queue.put with a negative timeout raises ValueError only on a bounded queue",
-          "[queue][timeout][errors]") {
+TEMPLATE_TEST_CASE("Queue.put with a negative timeout raises ValueError only on a bounded queue",
+                   "[queue][timeout][errors]", PYCONC_TEST_TASK_QUEUES) {
   SECTION("bounded and not full") {
-    queue::Queue<int> q(kQueueSize);
+    TestType q(kQueueSize);
     REQUIRE_RAISES(q.put(1, true, -1), ValueError, "'timeout' must be a non-negative number");
     REQUIRE_RAISES(q.put(1, true, -1ms), ValueError, "'timeout' must be a non-negative number");
     CHECK(q.qsize() == 0);  // nothing was put, nothing counted
     CHECK(q.unfinished_tasks() == 0);
   }
   SECTION("bounded and full") {
-    queue::Queue<int> q(1);
+    TestType q(1);
     q.put(0);
     REQUIRE_RAISES(q.put(1, true, -1), ValueError, "'timeout' must be a non-negative number");
     CHECK(q.qsize() == 1);
   }
   SECTION("unbounded: the timeout is ignored") {
-    queue::Queue<int> q;
+    TestType q;
     q.put(1, true, -1);
     q.put(2, true, -3s);
     CHECK(q.qsize() == 2);
     CHECK(q.unfinished_tasks() == 2);
-    CHECK(q.get() == 1);
-    CHECK(q.get() == 2);
+    const std::vector<int> got{q.get(), q.get()};
+    CHECK(got == order_of<TestType>({1, 2}));
   }
   SECTION("block false: the timeout is ignored") {
-    queue::Queue<int> q(1);
+    TestType q(1);
     q.put(1, false, -1);
     REQUIRE_RAISES(q.put(2, false, -1), queue::Full, "");
     CHECK(q.get() == 1);
   }
 }
 
-TEST_CASE("Queue.a blocked get really blocks until a put", "[queue][blocking]") {
-  queue::Queue<std::string> q;
-  Call get([&] { return q.get(); });
-  settle();
-  const bool early = get.finished();
-  q.put("spam");
-  const std::string result = get.outcome();
-  CHECK_FALSE(early);
-  CHECK(result == "returned spam");
+TEMPLATE_TEST_CASE("Queue.a blocked get really blocks until a put", "[queue][blocking]", PYCONC_TEST_ALL_QUEUES) {
+  pyconc_test::QueueOf<TestType, std::string> q;
+  const auto get = blocked_call([&] { return q.get(); }, [&] { q.put("spam"); });
+  CHECK_FALSE(get.finished_early);
+  CHECK(get.outcome == "returned spam");
   CHECK(q.empty());
-  CHECK(q.unfinished_tasks() == 1);
+  if constexpr (QueueTraits<TestType>::has_tasks) CHECK(q.unfinished_tasks() == 1);
 }
 
-TEST_CASE("Queue.a blocked put really blocks until a get", "[queue][blocking]") {
-  queue::Queue<std::string> q(2);
-  q.put("a");
-  q.put("b");
-  Call put([&] { q.put("c"); });
-  settle();
-  const bool early = put.finished();
-  const std::size_t size_while_blocked = q.qsize();
-  const std::string first = q.get();
-  const std::string result = put.outcome();
-  CHECK_FALSE(early);
+TEMPLATE_TEST_CASE("Queue.a blocked put really blocks until a get", "[queue][blocking]", PYCONC_TEST_TASK_QUEUES) {
+  // The blocked item would come first in a PriorityQueue, yet the get cannot take it: it is not
+  // in the queue until that get makes room.
+  pyconc_test::QueueOf<TestType, std::string> q(2);
+  auto expected = model_of<TestType, std::string>();
+  for (const char* item : {"b", "c"}) {
+    q.put(item);
+    expected.put(item);
+  }
+  std::size_t size_while_blocked = 0;
+  std::string first;
+  const auto put = blocked_call([&] { q.put("a"); },
+                                [&] {
+                                  size_while_blocked = q.qsize();
+                                  first = q.get();
+                                });
+  CHECK_FALSE(put.finished_early);
   CHECK(size_while_blocked == 2);
-  CHECK(first == "a");
-  CHECK(result == "returned");
-  CHECK(q.get() == "b");
-  CHECK(q.get() == "c");
+  CHECK(first == expected.get());
+  CHECK(put.outcome == "returned");
+  expected.put("a");
+  CHECK(q.get() == expected.get());
+  CHECK(q.get() == expected.get());
 }
 
-TEST_CASE("Queue.put copies an lvalue and moves an rvalue", "[queue]") {
-  queue::Queue<std::string> q;
+TEMPLATE_TEST_CASE("Queue.put copies an lvalue and moves an rvalue", "[queue]", PYCONC_TEST_ALL_QUEUES) {
+  pyconc_test::QueueOf<TestType, std::string> q;
   const std::string kept = "kept";
   q.put(kept);
   q.put_nowait(kept);
@@ -451,63 +426,55 @@ TEST_CASE("Queue.put copies an lvalue and moves an rvalue", "[queue]") {
   std::string moved(100, 'x');  // long enough not to live in the small-string buffer
   q.put(std::move(moved));
   CHECK(kept == "kept");
-  CHECK(q.get() == "kept");
-  CHECK(q.get() == "kept");
-  CHECK(q.get() == "kept");
-  CHECK(q.get() == std::string(100, 'x'));
+  const std::vector<std::string> got{q.get(), q.get(), q.get(), q.get()};
+  CHECK(got == order_of<TestType, std::string>({"kept", "kept", "kept", std::string(100, 'x')}));
 }
 
-TEST_CASE("Queue.many blocked getters each get one item with no lost wake-up", "[queue][blocking]") {
-  const int n = GENERATE(1, 4, 16);
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.many blocked getters each get one item with no lost wake-up", "[queue][blocking]",
+                   PYCONC_TEST_ALL_QUEUES) {
+  const int n = GENERATE(1, 2, 4, 16);
+  const bool timed = GENERATE(false, true);  // every other getter with a timeout
+  INFO(n << " getters, timed " << timed);
+  TestType q;
   std::vector<Call> getters;
-  for (int i = 0; i < n; ++i) getters.emplace_back([&] { return q.get(); });
+  for (int i = 0; i < n; ++i) {
+    if (timed && i % 2 == 1) {
+      getters.emplace_back([&] { return q.get(true, 30.0); });
+    } else {
+      getters.emplace_back([&] { return q.get(); });
+    }
+  }
   settle();
-  int early = 0;
-  for (auto& g : getters) early += g.finished() ? 1 : 0;
-  for (int i = 0; i < n; ++i) q.put(i);  // back to back: each put must wake one getter
-  int stuck = 0;
-  for (auto& g : getters) stuck += g.wait(10.0) ? 0 : 1;
-  if (stuck > 0) q.shutdown();  // rescue the stuck ones before asserting
-  std::vector<std::string> results;
-  for (auto& g : getters) results.push_back(g.outcome());
+  const int early = pyconc_test::count_finished(getters);
+  for (int i = n - 1; i >= 0; --i) q.put(i);  // back to back: each put must wake one getter
+  const int stuck = pyconc_test::count_stuck(getters);
+  pyconc_test::release_getters(q, stuck);  // rescue the stuck ones before asserting
+  const auto returned = pyconc_test::tally_returned(pyconc_test::outcomes(getters, 40.0), n);
   CHECK(early == 0);
   CHECK(stuck == 0);
-  std::vector<int> seen(static_cast<std::size_t>(n), 0);
-  for (const auto& r : results) {
-    INFO(r);
-    REQUIRE(r.rfind("returned ", 0) == 0);
-    const int value = std::stoi(r.substr(9));
-    REQUIRE(value >= 0);
-    REQUIRE(value < n);
-    ++seen[static_cast<std::size_t>(value)];
-  }
-  CHECK(seen == std::vector<int>(static_cast<std::size_t>(n), 1));
+  CHECK(returned.odd.empty());
+  CHECK(returned.seen == std::vector<int>(static_cast<std::size_t>(n), 1));
   CHECK(q.empty());
 }
 
-TEST_CASE("Queue.many blocked putters all get through as items are taken", "[queue][blocking]") {
+TEMPLATE_TEST_CASE("Queue.many blocked putters all get through as items are taken", "[queue][blocking]",
+                   PYCONC_TEST_TASK_QUEUES) {
   const int n = GENERATE(1, 4, 16);
-  queue::Queue<int> q(1);
+  TestType q(1);
   q.put(-1);
   std::vector<Call> putters;
   for (int i = 0; i < n; ++i) putters.emplace_back([&q, i] { q.put(i); });
   settle();
-  int early = 0;
-  for (auto& p : putters) early += p.finished() ? 1 : 0;
+  const int early = pyconc_test::count_finished(putters);
   std::vector<int> got;
   std::string error;
-  for (int i = 0; i <= n; ++i) {
+  for (int i = 0; i <= n && error.empty(); ++i) {
     // A putter left asleep would leave the queue empty: get() would then time out.
     const std::string r = outcome([&] { got.push_back(q.get(true, 10.0)); });
-    if (r != "returned") {
-      error = r;
-      break;
-    }
+    if (r != "returned") error = r;
   }
   if (!error.empty()) q.shutdown();
-  std::vector<std::string> results;
-  for (auto& p : putters) results.push_back(p.outcome());
+  const std::vector<std::string> results = pyconc_test::outcomes(putters);
   CHECK(early == 0);
   CHECK(error.empty());
   CHECK(results == std::vector<std::string>(static_cast<std::size_t>(n), "returned"));
@@ -518,8 +485,9 @@ TEST_CASE("Queue.many blocked putters all get through as items are taken", "[que
   CHECK(seen == std::vector<int>(static_cast<std::size_t>(n), 1));
 }
 
-TEST_CASE("Queue.task_done called too many times raises ValueError", "[queue][errors]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.task_done called too many times raises ValueError", "[queue][errors]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q;
   REQUIRE_RAISES(q.task_done(), ValueError, "task_done() called too many times");
   q.put(1);
   q.put(2);
@@ -534,8 +502,9 @@ TEST_CASE("Queue.task_done called too many times raises ValueError", "[queue][er
   CHECK(q.qsize() == 1);
 }
 
-TEST_CASE("Queue.join returns at once when no task is unfinished", "[queue][join]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.join returns at once when no task is unfinished", "[queue][join]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q;
   q.join();
   q.put(1);
   static_cast<void>(q.get());
@@ -545,33 +514,34 @@ TEST_CASE("Queue.join returns at once when no task is unfinished", "[queue][join
   CHECK(q.unfinished_tasks() == 0);
 }
 
-TEST_CASE("Queue.join blocks until every task is done", "[queue][join][blocking]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.join blocks until every task is done", "[queue][join][blocking]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q;
   q.put(1);
-  q.put(2);
   q.put(3);
-  std::vector<Call> joiners;
-  for (int i = 0; i < 3; ++i) joiners.emplace_back([&] { q.join(); });
+  q.put(2);
+  std::vector<Call> joiners = pyconc_test::start_calls(3, [&] { q.join(); });
   settle();
-  int early = 0;
-  for (auto& j : joiners) early += j.finished() ? 1 : 0;
+  const int early = pyconc_test::count_finished(joiners);
   // Getting every item is not enough: join waits for task_done.
-  for (int i = 0; i < 3; ++i) static_cast<void>(q.get());
+  const std::vector<int> got{q.get(), q.get(), q.get()};
   q.task_done();
   q.task_done();
   settle();
-  int after_two = 0;
-  for (auto& j : joiners) after_two += j.finished() ? 1 : 0;
+  const int after_two = pyconc_test::count_finished(joiners);
   q.task_done();
-  std::vector<std::string> results;
-  for (auto& j : joiners) results.push_back(j.outcome());
+  const std::vector<std::string> results = pyconc_test::outcomes(joiners);
   CHECK(early == 0);
+  CHECK(got == order_of<TestType>({1, 3, 2}));
   CHECK(after_two == 0);
   CHECK(results == std::vector<std::string>(3, "returned"));
+  REQUIRE_RAISES(q.task_done(), ValueError, "task_done() called too many times");
+  q.join();
 }
 
-TEST_CASE("Queue.join with worker threads can be repeated (queue_join_test)", "[queue][join]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.join with worker threads can be repeated (queue_join_test)", "[queue][join]",
+                   PYCONC_TEST_TASK_QUEUES) {
+  TestType q;
   std::atomic<long> cum{0};
   for (int round = 0; round < 2; ++round) {  // test_queue_join does it twice
     cum = 0;
@@ -602,53 +572,59 @@ TEST_CASE("Queue.join with worker threads can be repeated (queue_join_test)", "[
   REQUIRE_RAISES(q.task_done(), ValueError, "task_done() called too many times");
 }
 
-TEST_CASE("Queue.move-only items pass through every put and get", "[queue][move-only]") {
-  queue::Queue<std::unique_ptr<int>> q(10);
-  q.put(std::make_unique<int>(1));
-  q.put(std::make_unique<int>(2), true);
-  q.put(std::make_unique<int>(3), true, 1.0);
-  q.put(std::make_unique<int>(4), true, 1s);
-  q.put(std::make_unique<int>(5), false);
-  q.put_nowait(std::make_unique<int>(6));
-  auto local = std::make_unique<int>(7);
+TEMPLATE_TEST_CASE("Queue.move-only items pass through every put and get", "[queue][move-only]",
+                   PYCONC_TEST_ALL_QUEUES) {
+  // PriorityQueue orders the pointers by what they point to (pyconc_test::Smaller). Unbounded,
+  // so the put with a negative timeout is accepted by every class.
+  pyconc_test::QueueOf<TestType, std::unique_ptr<int>> q;
+  auto expected = model_of<TestType>();
+  const auto item = [&](int x) {
+    expected.put(x);
+    return std::make_unique<int>(x);
+  };
+  q.put(item(4));
+  q.put(item(2), true);
+  q.put(item(5), true, 1.0);
+  q.put(item(1), true, 1s);
+  q.put(item(3), false);
+  q.put_nowait(item(3));
+  q.put(item(6), true, -1);
+  auto local = item(7);
   q.put(std::move(local));
-  q.put(nullptr);
   CHECK(q.qsize() == 8);
-  CHECK(*q.get() == 1);
-  CHECK(*q.get(true) == 2);
-  CHECK(*q.get(true, 1.0) == 3);
-  CHECK(*q.get(true, 1s) == 4);
-  CHECK(*q.get(false) == 5);
-  CHECK(*q.get_nowait() == 6);
-  CHECK(*q.get(false, -1) == 7);
-  CHECK(q.get() == nullptr);
+  CHECK(*q.get() == expected.get());
+  CHECK(*q.get() == expected.get());
+  CHECK(*q.get(true) == expected.get());
+  CHECK(*q.get(true, 1.0) == expected.get());
+  CHECK(*q.get(true, 1s) == expected.get());
+  CHECK(*q.get(false) == expected.get());
+  CHECK(*q.get_nowait() == expected.get());
+  CHECK(*q.get(false, -1) == expected.get());
   REQUIRE_RAISES(q.get_nowait(), queue::Empty, "");
+  q.put(nullptr);  // an empty pointer is an item too
+  CHECK(q.qsize() == 1);
+  CHECK(q.get() == nullptr);
 }
 
-TEST_CASE("Queue.a move-only item reaches a blocked getter in another thread", "[queue][move-only][blocking]") {
-  queue::Queue<std::unique_ptr<int>> q(1);
-  Call get([&] { return q.get(); });
-  settle();
-  const bool early = get.finished();
-  q.put(std::make_unique<int>(99));
-  const std::string result = get.outcome();
-  CHECK_FALSE(early);
-  CHECK(result == "returned *99");
-  // and a blocked putter of a move-only item
-  q.put(std::make_unique<int>(1));
-  Call put([&] { q.put(std::make_unique<int>(2)); });
-  settle();
-  const bool put_early = put.finished();
-  auto first = q.get();
-  const std::string put_result = put.outcome();
-  CHECK_FALSE(put_early);
-  CHECK(*first == 1);
-  CHECK(put_result == "returned");
-  CHECK(*q.get() == 2);
+TEMPLATE_TEST_CASE("Queue.a move-only item reaches a blocked getter or putter in another thread",
+                   "[queue][move-only][blocking]", PYCONC_TEST_ALL_QUEUES) {
+  auto q = make_queue<pyconc_test::QueueOf<TestType, std::unique_ptr<int>>>(1);
+  const auto get = blocked_call([&] { return q.get(); }, [&] { q.put(std::make_unique<int>(99)); });
+  CHECK_FALSE(get.finished_early);
+  CHECK(get.outcome == "returned *99");
+  if constexpr (QueueTraits<TestType>::has_tasks) {  // only these can be full
+    q.put(std::make_unique<int>(1));
+    std::unique_ptr<int> first;
+    const auto put = blocked_call([&] { q.put(std::make_unique<int>(2)); }, [&] { first = q.get(); });
+    CHECK_FALSE(put.finished_early);
+    CHECK(pyconc_test::show(first) == "*1");
+    CHECK(put.outcome == "returned");
+    CHECK(pyconc_test::show(q.get()) == "*2");
+  }
 }
 
-TEST_CASE("Queue.unfinished_tasks and is_shutdown start clear", "[queue]") {
-  queue::Queue<int> q;
+TEMPLATE_TEST_CASE("Queue.unfinished_tasks and is_shutdown start clear", "[queue]", PYCONC_TEST_TASK_QUEUES) {
+  TestType q;
   CHECK(q.unfinished_tasks() == 0);
   CHECK_FALSE(q.is_shutdown());
   q.put(1);
@@ -658,6 +634,28 @@ TEST_CASE("Queue.unfinished_tasks and is_shutdown start clear", "[queue]") {
   CHECK(q.unfinished_tasks() == 4);
   static_cast<void>(q.get());
   CHECK(q.unfinished_tasks() == 4);  // get does not count, task_done does
+}
+
+// ---- Queue only ---------------------------------------------------------------------------
+
+TEST_CASE("Queue.exceptions are pyconc errors without a message", "[queue][errors]") {
+  static_assert(std::is_base_of_v<pyconc::Error, queue::Empty>);
+  static_assert(std::is_base_of_v<pyconc::Error, queue::Full>);
+  static_assert(std::is_base_of_v<pyconc::Error, queue::ShutDown>);
+  // Python: all three derive from Exception directly, not from one another.
+  static_assert(!std::is_base_of_v<queue::Empty, queue::Full>);
+  static_assert(!std::is_base_of_v<queue::Full, queue::Empty>);
+  static_assert(!std::is_base_of_v<queue::Empty, queue::ShutDown>);
+  static_assert(!std::is_base_of_v<queue::ShutDown, queue::Empty>);
+  queue::Queue<int> q(1);
+  CHECK(pyconc_test::raised([&] { static_cast<void>(q.get_nowait()); }) == "Empty: ");
+  q.put(1);
+  CHECK(pyconc_test::raised([&] { q.put_nowait(2); }) == "Full: ");
+  q.shutdown();
+  CHECK(pyconc_test::raised([&] { q.put(2); }) == "ShutDown: ");
+  CHECK(std::string(queue::Empty().what()).empty());
+  CHECK(std::string(queue::Full().what()).empty());
+  CHECK(std::string(queue::ShutDown().what()).empty());
 }
 
 TEST_CASE("Queue.a namespace-scope queue outlives daemon workers busy in it at exit", "[queue][exit]") {
@@ -696,21 +694,18 @@ TEST_CASE("Queue.a function-local static queue outlives daemon workers busy in i
 
 TEST_CASE("Queue.a burst of gets lets every blocked putter of a full queue through", "[queue][blocking]") {
   // Putters sleep while the queue is full; gets taken back to back must wake them all, even
-  // though only the first get finds the queue full.
+  // though only the first get finds the queue full (the two-lock FIFO passes the wake-up on).
   const int size = GENERATE(2, 4, 16);
   queue::Queue<int> q(size);
   for (int i = 0; i < size; ++i) q.put(-1);
   std::vector<Call> putters;
   for (int i = 0; i < size; ++i) putters.emplace_back([&q, i] { q.put(i); });
   settle();
-  int early = 0;
-  for (auto& p : putters) early += p.finished() ? 1 : 0;
+  const int early = pyconc_test::count_finished(putters);
   for (int i = 0; i < size; ++i) CHECK(q.get() == -1);  // back to back
-  int stuck = 0;
-  for (auto& p : putters) stuck += p.wait(10.0) ? 0 : 1;
+  const int stuck = pyconc_test::count_stuck(putters);
   if (stuck > 0) q.shutdown();  // rescue the stuck ones before asserting
-  std::vector<std::string> results;
-  for (auto& p : putters) results.push_back(p.outcome());
+  const std::vector<std::string> results = pyconc_test::outcomes(putters);
   CHECK(early == 0);
   CHECK(stuck == 0);
   CHECK(results == std::vector<std::string>(static_cast<std::size_t>(size), "returned"));

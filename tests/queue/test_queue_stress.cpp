@@ -118,6 +118,20 @@ void check(const Tally& t) {
   CHECK(t.order_violations == 0);
 }
 
+/**
+`move_items` through `q` (each producer's order checked where `q` is FIFO), then `check` the
+tally and that `q` is left empty with every task done; returns the tally.
+*/
+template <class Q, class Put, class Get>
+Tally stress(Q& q, int producers, int consumers, long long per_producer, Put put, Get get) {
+  constexpr bool fifo = pyconc_test::QueueTraits<Q>::order == pyconc_test::Order::fifo;
+  const Tally t = move_items(q, producers, consumers, per_producer, fifo, put, get);
+  check(t);
+  CHECK(q.empty());
+  if constexpr (pyconc_test::QueueTraits<Q>::has_tasks) CHECK(q.unfinished_tasks() == 0);
+  return t;
+}
+
 // The blocking calls.
 constexpr auto blocking_put = [](auto& q, long long v) { q.put(v); };
 constexpr auto blocking_get = [](auto& q) { return q.get(); };
@@ -169,34 +183,23 @@ constexpr auto nowait_get = [](auto& q) {
 TEST_CASE("Queue.stress 8 producers and 8 consumers move 1000000 items with no loss and no duplicate",
           "[queue][stress]") {
   queue::Queue<long long> q(256);
-  const Tally t = move_items(q, 8, 8, 1'000'000 / 8, true, blocking_put, blocking_get);
-  check(t);
-  CHECK(t.expected == 1'000'000);
-  CHECK(q.empty());
-  CHECK(q.unfinished_tasks() == 0);
+  CHECK(stress(q, 8, 8, 1'000'000 / 8, blocking_put, blocking_get).expected == 1'000'000);
 }
 
 TEST_CASE("Queue.stress through a queue of one item", "[queue][stress]") {
   // maxsize 1: every put waits for a get and the other way round.
   queue::Queue<long long> q(1);
-  const Tally t = move_items(q, 4, 4, 20'000, true, blocking_put, blocking_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 4, 4, 20'000, blocking_put, blocking_get);
 }
 
 TEST_CASE("Queue.stress with timeouts that keep expiring", "[queue][stress][timeout]") {
   queue::Queue<long long> q(4);
-  const Tally t = move_items(q, 8, 8, 10'000, true, timed_put, timed_get);
-  check(t);
-  CHECK(q.empty());
-  CHECK(q.unfinished_tasks() == 0);
+  stress(q, 8, 8, 10'000, timed_put, timed_get);
 }
 
 TEST_CASE("Queue.stress with put_nowait and get_nowait", "[queue][stress]") {
   queue::Queue<long long> q(8);
-  const Tally t = move_items(q, 4, 4, 10'000, true, nowait_put, nowait_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 4, 4, 10'000, nowait_put, nowait_get);
 }
 
 TEST_CASE("Queue.stress with blocking and timed calls mixed", "[queue][stress][timeout]") {
@@ -209,60 +212,39 @@ TEST_CASE("Queue.stress with blocking and timed calls mixed", "[queue][stress][t
     thread_local long long n = 0;  // each consumer alternates on its own
     return ++n % 2 == 0 ? qq.get() : timed_get(qq);
   };
-  const Tally t = move_items(q, 8, 8, 20'000, true, mixed_put, mixed_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 8, 8, 20'000, mixed_put, mixed_get);
 }
 
 TEST_CASE("SimpleQueue.stress 8 producers and 8 consumers with no loss and no duplicate", "[queue][simple][stress]") {
   queue::SimpleQueue<long long> q;
-  const Tally t = move_items(q, 8, 8, 400'000 / 8, true, blocking_put, blocking_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 8, 8, 400'000 / 8, blocking_put, blocking_get);
 }
 
 TEST_CASE("SimpleQueue.stress with timed and non-blocking gets", "[queue][simple][stress][timeout]") {
   queue::SimpleQueue<long long> q;
-  SECTION("timed") {
-    const Tally t = move_items(q, 4, 8, 20'000, true, blocking_put, timed_get);
-    check(t);
-  }
-  SECTION("non-blocking") {
-    const Tally t = move_items(q, 4, 4, 20'000, true, blocking_put, nowait_get);
-    check(t);
-  }
-  CHECK(q.empty());
+  SECTION("timed") { stress(q, 4, 8, 20'000, blocking_put, timed_get); }
+  SECTION("non-blocking") { stress(q, 4, 4, 20'000, blocking_put, nowait_get); }
 }
 
 TEST_CASE("LifoQueue.stress 8 producers and 8 consumers with no loss and no duplicate", "[queue][lifo][stress]") {
   queue::LifoQueue<long long> q(64);
-  const Tally t = move_items(q, 8, 8, 200'000 / 8, false, blocking_put, blocking_get);
-  check(t);
-  CHECK(q.empty());
-  CHECK(q.unfinished_tasks() == 0);
+  stress(q, 8, 8, 200'000 / 8, blocking_put, blocking_get);
 }
 
 TEST_CASE("LifoQueue.stress with timeouts that keep expiring", "[queue][lifo][stress][timeout]") {
   queue::LifoQueue<long long> q(4);
-  const Tally t = move_items(q, 4, 4, 10'000, false, timed_put, timed_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 4, 4, 10'000, timed_put, timed_get);
 }
 
 TEST_CASE("PriorityQueue.stress 8 producers and 8 consumers with no loss and no duplicate",
           "[queue][priority][stress]") {
   queue::PriorityQueue<long long> q(64);
-  const Tally t = move_items(q, 8, 8, 200'000 / 8, false, blocking_put, blocking_get);
-  check(t);
-  CHECK(q.empty());
-  CHECK(q.unfinished_tasks() == 0);
+  stress(q, 8, 8, 200'000 / 8, blocking_put, blocking_get);
 }
 
 TEST_CASE("PriorityQueue.stress with timeouts that keep expiring", "[queue][priority][stress][timeout]") {
   queue::PriorityQueue<long long> q(4);
-  const Tally t = move_items(q, 4, 4, 10'000, false, timed_put, timed_get);
-  check(t);
-  CHECK(q.empty());
+  stress(q, 4, 4, 10'000, timed_put, timed_get);
 }
 
 TEST_CASE("PriorityQueue.stress a lone consumer sees each snapshot in order", "[queue][priority][stress]") {

@@ -19,7 +19,9 @@
 using namespace pyconc;
 using namespace std::chrono_literals;
 using pyconc_test::Call;
+using pyconc_test::count_finished;
 using pyconc_test::outcome;
+using pyconc_test::outcomes;
 using pyconc_test::settle;
 
 namespace {
@@ -38,11 +40,22 @@ int count(const std::vector<std::string>& results, const std::string& what) {
   return static_cast<int>(std::count(results.begin(), results.end(), what));
 }
 
+// Lets `calls` block on `q`, shuts it down and checks that they all (and only then) raised
+// ShutDown, woken rather than timed out.
+template <class Q>
+void shut_down_while_blocked(Q& q, std::vector<Call>& calls, bool immediate) {
+  settle();
+  const int early = count_finished(calls);
+  q.shutdown(immediate);
+  const std::vector<std::string> results = outcomes(calls, 40.0);
+  CHECK(early == 0);
+  CHECK(results == std::vector<std::string>(calls.size(), kShutDown));
+  CHECK(pyconc_test::longest(calls) < 10.0);
+}
+
 }  // namespace
 
-#define SHUTDOWN_QUEUE_TYPES queue::Queue<int>, queue::LifoQueue<int>, queue::PriorityQueue<int>
-
-TEMPLATE_TEST_CASE("Queue.shutdown transitions are all allowed", "[queue][shutdown]", SHUTDOWN_QUEUE_TYPES) {
+TEMPLATE_TEST_CASE("Queue.shutdown transitions are all allowed", "[queue][shutdown]", PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_allowed_transitions
   TestType q;
   CHECK_FALSE(q.is_shutdown());
@@ -64,7 +77,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown transitions are all allowed", "[queue][shutdo
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown of an empty queue makes put and get raise ShutDown", "[queue][shutdown]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_empty, with every form of put and get
   const bool immediate = GENERATE(false, true);
   const long long maxsize = GENERATE(0LL, 2LL);
@@ -90,7 +103,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown of an empty queue makes put and get raise Shu
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown makes get with a negative timeout raise ShutDown once empty",
-                   "[queue][shutdown][timeout]", SHUTDOWN_QUEUE_TYPES) {
+                   "[queue][shutdown][timeout]", PYCONC_TEST_TASK_QUEUES) {
   // CPython 3.13's get() checks "shut down and empty" before it looks at the timeout:
   //   q = queue.Queue(); q.shutdown(); q.get(timeout=-1)  ->  queue.ShutDown
   // (with items left, the same call raises ValueError: see the next test).
@@ -105,7 +118,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown makes get with a negative timeout raise ShutD
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown lets get drain the items then raises ShutDown", "[queue][shutdown]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_nonempty and _shutdown_all_methods_in_one_thread(False)
   TestType q(2);
   q.put(1);
@@ -145,7 +158,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown lets get drain the items then raises ShutDown
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown immediate drops the items and counts them done", "[queue][shutdown]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_immediate and _shutdown_all_methods_in_one_thread(True)
   TestType q(2);
   q.put(1);
@@ -165,7 +178,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown immediate drops the items and counts them don
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown immediate leaves tasks already taken unfinished", "[queue][shutdown][join]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // Python 3.13: q.put(1); q.get(); q.put(2); q.put(3); q.shutdown(immediate=True)
   // leaves unfinished_tasks == 1, and join() waits for that task_done().
   TestType q;
@@ -176,18 +189,14 @@ TEMPLATE_TEST_CASE("Queue.shutdown immediate leaves tasks already taken unfinish
   q.shutdown(true);
   CHECK(q.qsize() == 0);
   CHECK(q.unfinished_tasks() == 1);
-  Call join([&] { q.join(); });
-  settle();
-  const bool early = join.finished();
-  q.task_done();
-  const std::string result = join.outcome();
-  CHECK_FALSE(early);
-  CHECK(result == "returned");
+  const auto join = pyconc_test::blocked_call([&] { q.join(); }, [&] { q.task_done(); });
+  CHECK_FALSE(join.finished_early);
+  CHECK(join.outcome == "returned");
   REQUIRE_RAISES(q.task_done(), ValueError, "task_done() called too many times");
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked getters with ShutDown", "[queue][shutdown][blocking]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_pending_get, with several getters, with and without timeouts
   const bool immediate = GENERATE(false, true);
   INFO("immediate " << immediate);
@@ -197,23 +206,11 @@ TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked getters with ShutDown", "[queue
   getters.emplace_back([&] { return q.get(); });
   getters.emplace_back([&] { return q.get(true, 30.0); });
   getters.emplace_back([&] { return q.get(true, 30s); });
-  settle();
-  int early = 0;
-  for (auto& g : getters) early += g.finished() ? 1 : 0;
-  q.shutdown(immediate);
-  std::vector<std::string> results;
-  std::vector<double> seconds;
-  for (auto& g : getters) {
-    results.push_back(g.outcome(40.0));
-    seconds.push_back(g.seconds());
-  }
-  CHECK(early == 0);
-  CHECK(results == std::vector<std::string>(4, kShutDown));
-  CHECK(*std::max_element(seconds.begin(), seconds.end()) < 10.0);  // woken, not timed out
+  shut_down_while_blocked(q, getters, immediate);
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked putters with ShutDown", "[queue][shutdown][blocking]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_put / test_shutdown_immediate_put, plus putters with timeouts
   const bool immediate = GENERATE(false, true);
   INFO("immediate " << immediate);
@@ -225,19 +222,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked putters with ShutDown", "[queue
   putters.emplace_back([&] { q.put(4); });
   putters.emplace_back([&] { q.put(5, true, 30.0); });
   putters.emplace_back([&] { q.put(6, true, 30s); });
-  settle();
-  int early = 0;
-  for (auto& p : putters) early += p.finished() ? 1 : 0;
-  q.shutdown(immediate);
-  std::vector<std::string> results;
-  std::vector<double> seconds;
-  for (auto& p : putters) {
-    results.push_back(p.outcome(40.0));
-    seconds.push_back(p.seconds());
-  }
-  CHECK(early == 0);
-  CHECK(results == std::vector<std::string>(4, kShutDown));
-  CHECK(*std::max_element(seconds.begin(), seconds.end()) < 10.0);
+  shut_down_while_blocked(q, putters, immediate);
   if (immediate) {
     CHECK(q.qsize() == 0);
     CHECK(q.unfinished_tasks() == 0);
@@ -250,7 +235,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked putters with ShutDown", "[queue
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown then getters take what is left and the rest get ShutDown",
-                   "[queue][shutdown]", SHUTDOWN_QUEUE_TYPES) {
+                   "[queue][shutdown]", PYCONC_TEST_TASK_QUEUES) {
   // _shutdown_get: a full queue of two, getters that start after shutdown()
   const bool immediate = GENERATE(false, true);
   INFO("immediate " << immediate);
@@ -258,17 +243,13 @@ TEMPLATE_TEST_CASE("Queue.shutdown then getters take what is left and the rest g
   q.put(10);
   q.put(20);
   threading::Event go;
-  std::vector<Call> getters;
-  for (int i = 0; i < 3; ++i) {
-    getters.emplace_back([&] {
-      go.wait();
-      return q.get();
-    });
-  }
+  std::vector<Call> getters = pyconc_test::start_calls(3, [&] {
+    go.wait();
+    return q.get();
+  });
   q.shutdown(immediate);
   go.set();
-  std::vector<std::string> results;
-  for (auto& g : getters) results.push_back(g.outcome());
+  const std::vector<std::string> results = outcomes(getters);
   if (immediate) {
     CHECK(count(results, kShutDown) == 3);
   } else {
@@ -279,49 +260,39 @@ TEMPLATE_TEST_CASE("Queue.shutdown then getters take what is left and the rest g
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown immediate releases blocked joiners", "[queue][shutdown][join][blocking]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_immediate_join
   TestType q;
   q.put(1);
   q.put(2);
-  std::vector<Call> joiners;
-  joiners.emplace_back([&] { q.join(); });
-  joiners.emplace_back([&] { q.join(); });
+  std::vector<Call> joiners = pyconc_test::start_calls(2, [&] { q.join(); });
   settle();
-  int early = 0;
-  for (auto& j : joiners) early += j.finished() ? 1 : 0;
+  const int early = count_finished(joiners);
   q.shutdown(true);
-  std::vector<std::string> results;
-  for (auto& j : joiners) results.push_back(j.outcome());
+  const std::vector<std::string> results = outcomes(joiners);
   CHECK(early == 0);
   CHECK(results == std::vector<std::string>(2, "returned"));
   CHECK(q.unfinished_tasks() == 0);
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown without immediate keeps joiners blocked until the tasks are done",
-                   "[queue][shutdown][join][blocking]", SHUTDOWN_QUEUE_TYPES) {
+                   "[queue][shutdown][join][blocking]", PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_join: join() keeps waiting for task_done after a plain shutdown().
   TestType q;
   q.put(1);
   q.put(2);
-  std::vector<Call> joiners;
-  joiners.emplace_back([&] { q.join(); });
-  joiners.emplace_back([&] { q.join(); });
+  std::vector<Call> joiners = pyconc_test::start_calls(2, [&] { q.join(); });
   settle();
-  int early = 0;
-  for (auto& j : joiners) early += j.finished() ? 1 : 0;
+  const int early = count_finished(joiners);
   q.shutdown();
   settle();
-  int after_shutdown = 0;
-  for (auto& j : joiners) after_shutdown += j.finished() ? 1 : 0;
+  const int after_shutdown = count_finished(joiners);
   const std::vector<int> got = sorted_gets(q, 2);
   q.task_done();
   settle();
-  int after_one = 0;
-  for (auto& j : joiners) after_one += j.finished() ? 1 : 0;
+  const int after_one = count_finished(joiners);
   q.task_done();
-  std::vector<std::string> results;
-  for (auto& j : joiners) results.push_back(j.outcome());
+  const std::vector<std::string> results = outcomes(joiners);
   CHECK(early == 0);
   CHECK(after_shutdown == 0);
   CHECK(after_one == 0);
@@ -330,7 +301,7 @@ TEMPLATE_TEST_CASE("Queue.shutdown without immediate keeps joiners blocked until
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown with a pending putter and a joiner", "[queue][shutdown][join][blocking]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // _shutdown_put_join: a putter that starts after shutdown() gets ShutDown; the joiner returns
   // once the one item is done (plain) or dropped (immediate).
   const bool immediate = GENERATE(false, true);
@@ -362,34 +333,31 @@ TEMPLATE_TEST_CASE("Queue.shutdown with a pending putter and a joiner", "[queue]
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown with getters doing task_done and joiners", "[queue][shutdown][join]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // test_shutdown_get_task_done_join
   TestType q(2);
   q.put(1);
   q.put(2);
   CHECK(q.unfinished_tasks() == q.qsize());
   threading::Event go;
-  std::vector<Call> calls;
-  for (int i = 0; i < 2; ++i) {
-    calls.emplace_back([&] {
-      go.wait();
-      const int x = q.get();
-      q.task_done();
-      return x;
-    });
-  }
-  for (int i = 0; i < 2; ++i) calls.emplace_back([&] { q.join(); });
+  std::vector<Call> getters = pyconc_test::start_calls(2, [&] {
+    go.wait();
+    const int x = q.get();
+    q.task_done();
+    return x;
+  });
+  std::vector<Call> joiners = pyconc_test::start_calls(2, [&] { q.join(); });
   go.set();
   q.shutdown(false);
-  std::vector<std::string> results;
-  for (auto& c : calls) results.push_back(c.outcome());
+  std::vector<std::string> results = outcomes(getters);
+  for (const auto& r : outcomes(joiners)) results.push_back(r);
   CHECK(count(results, "returned 1") == 1);
   CHECK(count(results, "returned 2") == 1);
   CHECK(count(results, "returned") == 2);
 }
 
 TEMPLATE_TEST_CASE("Queue.shutdown amid many producers and consumers loses nothing", "[queue][shutdown][stress]",
-                   SHUTDOWN_QUEUE_TYPES) {
+                   PYCONC_TEST_TASK_QUEUES) {
   // After _shutdown_all_methods_in_many_threads: producers put until ShutDown, consumers get
   // (and task_done) until ShutDown; shutdown() comes from another thread mid-stream.
   const bool immediate = GENERATE(false, true);
@@ -434,13 +402,9 @@ TEMPLATE_TEST_CASE("Queue.shutdown amid many producers and consumers loses nothi
     shutdown_result = outcome([&] { q.shutdown(immediate); });
   });
   for (auto& t : threads) t.start();
-  std::vector<Call> joiners;
-  if (immediate) {
-    for (int j = 0; j < kJoiners; ++j) joiners.emplace_back([&] { q.join(); });
-  }
+  std::vector<Call> joiners = pyconc_test::start_calls(immediate ? kJoiners : 0, [&] { q.join(); });
   for (auto& t : threads) t.join();
-  std::vector<std::string> join_results;
-  for (auto& j : joiners) join_results.push_back(j.outcome());
+  const std::vector<std::string> join_results = outcomes(joiners);
 
   CHECK(shutdown_result == "returned");
   CHECK(writer_end == std::vector<std::string>(kWriters, kShutDown));
