@@ -161,7 +161,7 @@ class QueueCalls {
   T get_nowait() { return get(false); }
 
   /** Whether the queue is empty now (only a hint once the call returns). Thread-safe. */
-  [[nodiscard]] bool empty() { return self().qsize() == 0; }
+  [[nodiscard]] bool empty() const { return static_cast<const Derived&>(*this).qsize() == 0; }
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
@@ -455,16 +455,16 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
   ~BasicQueue() { release_items(items_); }
 
   // The calls below are documented on FifoQueue (Queue), which has the same ones.
-  [[nodiscard]] std::size_t qsize() {
+  [[nodiscard]] std::size_t qsize() const {
     Hold with(lock_);
     return items_->size();
   }
-  [[nodiscard]] bool full() {
+  [[nodiscard]] bool full() const {
     Hold with(lock_);
     return full_locked();
   }
 
-  [[nodiscard]] long long maxsize() {
+  [[nodiscard]] long long maxsize() const {
     Hold with(lock_);
     return maxsize_;
   }
@@ -483,7 +483,7 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
     Hold with(lock_);
     while (unfinished_ != 0) wait_locked(all_tasks_done_, Deadline::forever());
   }
-  [[nodiscard]] std::size_t unfinished_tasks() {
+  [[nodiscard]] std::size_t unfinished_tasks() const {
     Hold with(lock_);
     return unfinished_;
   }
@@ -501,7 +501,7 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
     not_empty_.notify_all();
     not_full_.notify_all();
   }
-  [[nodiscard]] bool is_shutdown() {
+  [[nodiscard]] bool is_shutdown() const {
     Hold with(lock_);
     return shutdown_;
   }
@@ -548,7 +548,7 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
     return item;
   }
 
-  QueueLock lock_;
+  mutable QueueLock lock_;
   Items* items_;  // owned; see release_items()
   long long maxsize_;
   std::size_t unfinished_ = 0;

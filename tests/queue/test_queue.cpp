@@ -744,3 +744,17 @@ TEST_CASE("Queue.destroys the items it still holds and keeps order across many i
   }
   CHECK(Counted::alive == 0);
 }
+
+TEMPLATE_TEST_CASE("Queue.the observers work through a const reference", "[queue]", PYCONC_TEST_ALL_QUEUES) {
+  TestType q;
+  q.put(3);
+  const TestType& view = q;
+  CHECK(view.qsize() == 1);
+  CHECK_FALSE(view.empty());
+  if constexpr (pyconc_test::QueueTraits<TestType>::has_tasks) {
+    CHECK_FALSE(view.full());
+    CHECK(view.maxsize() == 0);
+    CHECK(view.unfinished_tasks() == 1);
+    CHECK_FALSE(view.is_shutdown());
+  }
+}
