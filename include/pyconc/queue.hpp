@@ -335,7 +335,9 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
       if (shutdown_.load(std::memory_order_relaxed)) raise<ShutDown>();
       if (maxsize() > 0) {
         if (block) check_timeout(timeout);
-        while (full()) {
+        // Only producers add, so the count after this side's last put bounds the count now;
+        // the shared count is read only when that bound reaches maxsize.
+        while (is_full(put_bound_) && is_full(put_bound_ = qsize())) {
           if (!block || deadline.expired()) raise<Full>();
           not_full_.sleep_unless(
               put_lock_, [this] { return !is_full(items_->count.load(std::memory_order_seq_cst)); }, deadline);
@@ -345,6 +347,7 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
       items_->push(std::move(item));
       if constexpr (Tasks) unfinished_.fetch_add(1, std::memory_order_relaxed);
       before = items_->count.fetch_add(1, std::memory_order_seq_cst);
+      put_bound_ = before + 1;
       if (not_full_.any_locked() && !is_full(before + 1)) not_full_.notify_locked();
     }
     if (before == 0) not_empty_.notify(get_lock_);
@@ -373,15 +376,18 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
     return item;
   }
 
+  // Each group on its own cache line, so that a producer and a consumer write to different
+  // lines: read-mostly settings; the producers' side; the consumers' side; task counting.
   BlockFifo<T>* items_;  // owned; see release_items()
   std::atomic<long long> maxsize_;
-  std::atomic<std::size_t> unfinished_{0};
   std::atomic<bool> shutdown_{false};
   alignas(64) QueueLock put_lock_;
-  Sleepers not_full_;  // guarded by put_lock_
+  Sleepers not_full_;          // guarded by put_lock_
+  std::size_t put_bound_ = 0;  // guarded by put_lock_: at least the count, see put_until()
   alignas(64) QueueLock get_lock_;
   Sleepers not_empty_;  // guarded by get_lock_
-  alignas(64) QueueLock tasks_lock_;
+  alignas(64) std::atomic<std::size_t> unfinished_{0};
+  QueueLock tasks_lock_;
   Sleepers all_tasks_done_;  // guarded by tasks_lock_
 };
 
