@@ -10,7 +10,8 @@ in the test thread).
 - `pyconc_test::Stopwatch`, `REQUIRE_TIMING(seconds, T)`   CPython's tolerance: 0.6*T <= t < 10*T.
 - `pyconc_test::CaptureFd`                 captures what is written to a file descriptor (stderr).
 - `pyconc_test::run_in_child(body)`        runs `body(report_fd)` in a forked child, with a
-                                           watchdog; `ChildChecks`/`CHILD_CHECK` report failures.
+                                           watchdog; `ChildChecks`/`CHILD_CHECK` report failures,
+                                           `require_child_passed` asserts that there were none.
 - `pyconc_test::wait_task_gone(tid)`       waits until a kernel thread of this process has exited.
 - `PYCONC_TEST_TSAN`                       1 when built with ThreadSanitizer.
 */
@@ -250,6 +251,16 @@ inline ChildOutcome run_in_child(const std::function<int(int)>& body, double tim
     outcome.signal = WTERMSIG(status);
   }
   return outcome;
+}
+
+/** Fails the test with what the child reported unless it exited 0 having reported nothing. */
+inline void require_child_passed(const ChildOutcome& child) {
+  INFO("child output:\n" << child.output);
+  REQUIRE_FALSE(child.timed_out);
+  REQUIRE(child.signal == 0);
+  REQUIRE(child.exited);
+  REQUIRE(child.output.empty());
+  REQUIRE(child.exit_status == 0);
 }
 
 /**

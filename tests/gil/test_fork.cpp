@@ -18,15 +18,6 @@ using namespace pyconc;
 
 namespace {
 
-void require_child_passed(const pyconc_test::ChildOutcome& child) {
-  INFO("child output:\n" << child.output);
-  REQUIRE_FALSE(child.timed_out);
-  REQUIRE(child.signal == 0);
-  REQUIRE(child.exited);
-  REQUIRE(child.output.empty());
-  REQUIRE(child.exit_status == 0);
-}
-
 // Threads take turns in the child: a new thread runs while main blocks in join().
 void check_threads_take_turns(pyconc_test::ChildChecks& c) {
   std::atomic<int> held{0};
@@ -54,7 +45,7 @@ TEST_CASE("After fork the child's GIL is held by the forking thread", "[gil][for
     CHILD_CHECK(c, !gil::held());
     return c.status();
   });
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
   CHECK(gil::held());
   gil::disable();
 }
@@ -76,7 +67,7 @@ TEST_CASE("After fork inside gil_scoped_release the child's GIL is free", "[gil]
       return c.status();
     });
   }
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
   CHECK(gil::held());
   gil::disable();
 }
@@ -109,7 +100,7 @@ TEST_CASE("A GIL held by another thread at fork is free in the child", "[gil][fo
     done.set();
     holder.join();
   }
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
   CHECK(gil::held());
   gil::disable();
   sys::setswitchinterval(0.005);

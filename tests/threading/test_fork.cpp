@@ -21,16 +21,6 @@ using namespace pyconc;
 
 namespace {
 
-// Fails the test with what the child reported unless it exited 0 having reported nothing.
-void require_child_passed(const pyconc_test::ChildOutcome& child) {
-  INFO("child output:\n" << child.output);
-  REQUIRE_FALSE(child.timed_out);
-  REQUIRE(child.signal == 0);
-  REQUIRE(child.exited);
-  REQUIRE(child.output.empty());
-  REQUIRE(child.exit_status == 0);
-}
-
 // Joins `t` and waits until its OS thread is gone, so that the process is single-threaded again.
 void join_and_reap(threading::Thread& t) {
   t.join();
@@ -139,7 +129,7 @@ TEST_CASE("fork: only the forking thread remains in the child", "[fork]") {
   release.set();
   foreign.join();
   join_and_reap(blocked);
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
 }
 
 TEST_CASE("fork: a pyconc thread that forks becomes the child's main thread and keeps its name",
@@ -176,7 +166,7 @@ TEST_CASE("fork: a pyconc thread that forks becomes the child's main thread and 
   join_and_reap(forker);
   REQUIRE(threading::main_thread() == original_main);
   REQUIRE(threading::main_thread().name() == "MainThread");
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
 }
 
 TEST_CASE("fork: the library works in a child of a single-threaded parent", "[fork]") {
@@ -219,7 +209,7 @@ TEST_CASE("fork: the library works in a child of a single-threaded parent", "[fo
     CHILD_CHECK(c, *value == 1);
     return c.status();
   });
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
 }
 
 TEST_CASE("fork: a user Lock held by another thread stays locked in the child", "[fork]") {
@@ -251,7 +241,7 @@ TEST_CASE("fork: a user Lock held by another thread stays locked in the child", 
   release.set();
   join_and_reap(holder);
   REQUIRE_FALSE(user_lock.locked());
-  require_child_passed(child);
+  pyconc_test::require_child_passed(child);
 }
 
 TEST_CASE(

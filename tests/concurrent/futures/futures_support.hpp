@@ -6,6 +6,9 @@
 
 #include <pyconc/concurrent/futures.hpp>
 #include <pyconc/errors.hpp>
+#include <pyconc/threading.hpp>
+
+#include <catch2/catch.hpp>
 
 #include <set>
 #include <vector>
@@ -62,6 +65,33 @@ template <class Range>
 Set as_set(const Range& fs) {
   return Set(fs.begin(), fs.end());
 }
+
+/**
+A pool of one worker, kept busy by `blocker` until `release()` (or the end of the scope): what
+is submitted meanwhile stays queued. Build it in the test thread (it asserts that the
+blocker started).
+*/
+class OneBusyWorker {
+ public:
+  OneBusyWorker() { REQUIRE(started_.wait(10.0)); }
+  OneBusyWorker(const OneBusyWorker&) = delete;
+  OneBusyWorker& operator=(const OneBusyWorker&) = delete;
+  ~OneBusyWorker() { release(); }  // then the pool (declared after the events) shuts down first
+
+  void release() { released_.set(); }
+
+ private:
+  pyconc::threading::Event started_;
+  pyconc::threading::Event released_;
+
+ public:
+  cf::ThreadPoolExecutor executor{1};
+  cf::Future<int> blocker = executor.submit([this] {
+    started_.set();
+    released_.wait(10.0);
+    return 0;
+  });
+};
 
 }  // namespace futures_test
 

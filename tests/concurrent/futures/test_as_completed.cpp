@@ -245,15 +245,9 @@ TEST_CASE("as_completed yields each of many futures completed by many threads ex
 TEST_CASE("as_completed does not yield futures cancelled by shutdown with cancel_futures",
           "[as_completed][thread_pool_executor]") {
   // As CPython: shutdown(cancel_futures=True) cancels queued futures without notifying them.
-  cf::ThreadPoolExecutor executor(1);
-  threading::Event started;
-  threading::Event release;
-  auto blocker = executor.submit([&] {
-    started.set();
-    release.wait(10.0);
-    return 0;
-  });
-  REQUIRE(started.wait(10.0));
+  futures_test::OneBusyWorker busy;
+  auto& executor = busy.executor;
+  const auto& blocker = busy.blocker;
   const std::vector<cf::Future<int>> queued{executor.submit([] { return 1; }), executor.submit([] { return 2; })};
   std::vector<cf::Future<int>> fs = queued;
   fs.push_back(blocker);
@@ -268,7 +262,7 @@ TEST_CASE("as_completed does not yield futures cancelled by shutdown with cancel
   time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
   executor.shutdown(false, true);
   for (const auto& f : queued) CHECK(f.cancelled());
-  release.set();
+  busy.release();
   consumer.join(10.0);
   REQUIRE_FALSE(consumer.is_alive());
   CHECK(got == std::vector<cf::Future<int>>{blocker});

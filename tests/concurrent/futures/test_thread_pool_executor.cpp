@@ -24,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "futures_support.hpp"
 #include "support.hpp"
 
 using namespace pyconc;
@@ -755,19 +756,13 @@ TEST_CASE("ThreadPoolExecutor futures outlive their pool", "[thread_pool_executo
 TEST_CASE("ThreadPoolExecutor pool future completed by hand before its call runs is skipped",
           "[thread_pool_executor][misuse]") {
   // Executor-author API used on a pool's future: the call must not run, nor kill the worker.
-  cf::ThreadPoolExecutor executor(1);
-  threading::Event started;
-  threading::Event release;
-  auto blocker = executor.submit([&] {
-    started.set();
-    release.wait(10.0);
-  });
-  REQUIRE(started.wait(10.0));
+  futures_test::OneBusyWorker busy;
+  auto& executor = busy.executor;
   std::atomic<int> ran{0};
   auto f = executor.submit([&] { return ++ran; });
   f.set_result(5);
-  release.set();
-  blocker.result(10.0);
+  busy.release();
+  busy.blocker.result(10.0);
   CHECK(executor.submit(square, 5).result(10.0) == 25);
   CHECK(f.result() == 5);
   CHECK(ran.load() == 0);

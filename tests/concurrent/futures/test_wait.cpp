@@ -263,15 +263,9 @@ TEST_CASE("wait keeps futures cancelled by shutdown with cancel_futures not done
           "[wait][thread_pool_executor]") {
   // CPython: shutdown(cancel_futures=True) cancels the queued futures but never notifies
   // them, so a wait() in progress and any later wait() count them as not done.
-  cf::ThreadPoolExecutor executor(1);
-  threading::Event started;
-  threading::Event release;
-  auto blocker = executor.submit([&] {
-    started.set();
-    release.wait(10.0);
-    return 0;
-  });
-  REQUIRE(started.wait(10.0));
+  futures_test::OneBusyWorker busy;
+  auto& executor = busy.executor;
+  const auto& blocker = busy.blocker;
   std::vector<cf::Future<int>> queued;
   for (int i = 0; i < 3; ++i) queued.push_back(executor.submit([i] { return i; }));
   const double T = 0.3;
@@ -289,7 +283,7 @@ TEST_CASE("wait keeps futures cancelled by shutdown with cancel_futures not done
   time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
   executor.shutdown(false, true);
   for (const auto& f : queued) CHECK(f.cancelled());
-  release.set();
+  busy.release();
   waiter.join(10.0);
   first_waiter.join(10.0);
   REQUIRE_FALSE(waiter.is_alive());
