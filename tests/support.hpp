@@ -196,6 +196,12 @@ inline ChildOutcome run_in_child(const std::function<int(int)>& body, double tim
   }
   if (pid == 0) {
     ::close(fds[0]);
+    // Catch's xml and junit reporters point std::cout and std::cerr at buffers of their own,
+    // which the child's exit destroys before it flushes the streams: detach them (children
+    // report through the pipe, and pyconc prints through stdio).
+    std::cout.rdbuf(nullptr);
+    std::cerr.rdbuf(nullptr);
+    std::clog.rdbuf(nullptr);
     int code = 111;
     try {
       code = body(fds[1]);
