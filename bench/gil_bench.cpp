@@ -33,7 +33,7 @@ namespace {
 namespace gil = pyconc::gil;
 namespace th = pyconc::threading;
 
-constexpr long kCount = 20'000'000;  // the countdown's N
+constexpr long kCount = 100'000'000;  // the countdown's N: about as long as CPython's count(5000000)
 constexpr int kSleeps = 200;
 constexpr long kLoop = 1L << 20;
 

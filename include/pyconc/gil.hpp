@@ -163,10 +163,20 @@ inline void disable() noexcept {
 The eval breaker: call it where a Python program would run bytecode (loop back-edges, calls).
 With the GIL off it is one relaxed atomic load. With it on, the holder hands the GIL over
 here when a waiter asked (new policy) or every check interval (old policy), and a thread
-that does not hold it takes it (waiting for it). Never throws. Thread-safe.
+that does not hold it takes it (waiting for it). With it on, a holder that nobody asked to
+drop it (new policy) pays a few loads inline, like CPython's eval-breaker test. Never throws.
+Thread-safe.
 */
 inline void checkpoint() noexcept {
-  if (pyconc::detail::gil_on.load(std::memory_order_relaxed) != 0) [[unlikely]] pyconc::detail::gil_checkpoint_slow();
+  namespace d = pyconc::detail;
+  const std::uint32_t epoch = d::gil_on.load(std::memory_order_relaxed);
+  if (epoch == 0) [[likely]] return;
+  const d::GilThread* me = d::tls_gil;
+  if (me != nullptr && me->held_epoch == epoch && me->breaker.load(std::memory_order_relaxed) == 0 &&
+      d::gil_g.policy.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(d::GilPolicy::new_gil)) {
+    return;  // the holder, and no drop request
+  }
+  d::gil_checkpoint_slow();
 }
 
 /**
