@@ -8,6 +8,7 @@
 boom"), for checks made inside threads (Catch's assertions are not thread-safe: record there, assert
 in the test thread).
 - `pyconc_test::Stopwatch`, `REQUIRE_TIMING(seconds, T)`   CPython's tolerance: 0.6*T <= t < 10*T.
+- `pyconc_test::timed_in_thread(f)`       `f()`'s result and duration, called in another thread.
 - `pyconc_test::CaptureFd`                 captures what is written to a file descriptor (stderr).
 - `pyconc_test::run_in_child(body)`        runs `body(report_fd)` in a forked child, with a
                                            watchdog; `ChildChecks`/`CHILD_CHECK` report failures,
@@ -37,7 +38,8 @@ in the test thread).
 #include <functional>  // std::function
 #include <iostream>    // std::cout, std::cerr, std::clog
 #include <string>      // std::string
-#include <thread>      // std::this_thread
+#include <thread>      // std::thread, std::this_thread
+#include <utility>     // std::pair
 #include <typeinfo>    // typeid
 
 #if defined(__SANITIZE_THREAD__)
@@ -111,6 +113,23 @@ class Stopwatch {
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
+
+/**
+Calls `f()` in a thread of its own and returns what it returned and the seconds it took, for
+calls that must come from another thread (a lock held by the test thread); assert on the
+result in the test thread.
+*/
+template <class F>
+auto timed_in_thread(F&& f) {
+  std::pair<decltype(f()), double> out{};
+  std::thread t([&] {
+    const Stopwatch clock;
+    out.first = f();
+    out.second = clock.elapsed();
+  });
+  t.join();
+  return out;
+}
 
 /**
 Captures what is written to file descriptor `fd` (default: stderr) from construction until

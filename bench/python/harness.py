@@ -11,6 +11,20 @@ import platform
 import re
 import sys
 import threading
+import time
+
+
+def run_together(workers, ready):
+    """Starts the `workers` threads, which each wait on the barrier `ready` (of
+    len(workers) + 1 parties) before working; passes it too, then returns the seconds
+    until every worker has finished."""
+    for w in workers:
+        w.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - t0
 
 
 def measure(bm, min_time, repeats, grow_by_ops=False):

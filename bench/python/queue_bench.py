@@ -31,9 +31,7 @@ import queue
 import threading
 
 import harness
-import time
 
-perf_counter = time.perf_counter
 repeat = itertools.repeat
 
 CAPACITY = 1024
@@ -64,13 +62,7 @@ def make_bm_move_items(make_queue, producers, consumers):
                    for _ in range(producers)]
         workers += [threading.Thread(target=consumer, args=(n // consumers,))
                     for _ in range(consumers)]
-        for w in workers:
-            w.start()
-        ready.wait()
-        t0 = perf_counter()
-        for w in workers:
-            w.join()
-        return perf_counter() - t0, n
+        return harness.run_together(workers, ready), n
 
     return bm
 

@@ -116,13 +116,7 @@ def make_bm_lock_contended(nthreads):
                 lock.release()
 
         workers = [threading.Thread(target=worker) for _ in range(nthreads)]
-        for w in workers:
-            w.start()
-        ready.wait()
-        t0 = perf_counter()
-        for w in workers:
-            w.join()
-        return perf_counter() - t0, n * nthreads
+        return harness.run_together(workers, ready), n * nthreads
 
     return bm
 

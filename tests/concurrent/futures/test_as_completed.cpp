@@ -161,17 +161,13 @@ TEST_CASE("as_completed waits for a cancelled future until its cancellation is n
 }
 
 TEST_CASE("as_completed yields futures of a pool cancelled while queued", "[as_completed]") {
-  cf::ThreadPoolExecutor executor(1);
-  threading::Event release;
-  auto blocker = executor.submit([&] {
-    release.wait(10.0);
-    return 0;
-  });
-  auto queued = executor.submit([] { return 1; });
+  futures_test::OneBusyWorker busy;
+  const auto& blocker = busy.blocker;
+  auto queued = busy.executor.submit([] { return 1; });
   REQUIRE(queued.cancel());
   const std::vector<cf::Future<int>> fs{blocker, queued};
   auto range = cf::as_completed(fs, 10.0);
-  release.set();  // the worker then notices the cancellation
+  busy.release();  // the worker then notices the cancellation
   const auto got = collect(range);
   CHECK(std::set<cf::Future<int>>(got.begin(), got.end()) == std::set<cf::Future<int>>{blocker, queued});
 }

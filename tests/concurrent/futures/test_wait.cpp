@@ -185,17 +185,12 @@ TEST_CASE("wait treats a cancelled future as done only once its cancellation is 
 }
 
 TEST_CASE("wait is woken by a pool noticing a cancelled call", "[wait]") {
-  cf::ThreadPoolExecutor executor(1);
-  threading::Event release;
-  auto blocker = executor.submit([&] {
-    release.wait(10.0);
-    return 0;
-  });
-  auto queued = executor.submit([] { return 1; });
+  futures_test::OneBusyWorker busy;
+  auto queued = busy.executor.submit([] { return 1; });
   REQUIRE(queued.cancel());
   threading::Thread releaser([&] {
     time::sleep(0.02);
-    release.set();
+    busy.release();
   });
   releaser.start();
   auto [done, not_done] = cf::wait(std::vector{queued}, 10.0, cf::FIRST_COMPLETED);
