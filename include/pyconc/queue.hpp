@@ -18,6 +18,7 @@ Defines:
 #include <cstdint>     // std::uint32_t, std::uint64_t
 #include <functional>  // std::less
 #include <memory>      // std::shared_ptr
+#include <mutex>       // std::lock_guard
 #include <new>         // std::launder, placement new
 #include <utility>     // std::move, std::exchange
 #include <vector>      // std::vector
@@ -42,19 +43,8 @@ PYCONC_DEFINE_ERROR(ShutDown, Error, "ShutDown");
 namespace detail {
 using namespace pyconc::detail;
 
-using QueueLock = threading::detail::FutexLock;
-
-// Holds `lock` for a scope.
-class Hold {
- public:
-  explicit Hold(QueueLock& lock) : lock_(lock) { lock_.acquire(Deadline::forever()); }
-  Hold(const Hold&) = delete;
-  Hold& operator=(const Hold&) = delete;
-  ~Hold() { lock_.release(); }
-
- private:
-  QueueLock& lock_;
-};
+using QueueLock = threading::Lock;
+using Hold = std::lock_guard<QueueLock>;
 
 /**
 Threads waiting for one condition of a queue: a `WaitList` guarded by one of the queue's
@@ -74,7 +64,7 @@ class Sleepers {
     count_.fetch_add(1, std::memory_order_seq_cst);
     if (!ready()) {
       list_.wait(deadline, true, [&guard] { guard.release(); },
-                 [&guard] { guard.acquire(Deadline::forever()); });
+                 [&guard] { guard.acquire(); });
     }
     count_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -521,7 +511,7 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
 
   // Sleeps on `list` with lock_ held, releasing it meanwhile.
   void wait_locked(WaitList& list, const Deadline& deadline) {
-    list.wait(deadline, true, [this] { lock_.release(); }, [this] { lock_.acquire(Deadline::forever()); });
+    list.wait(deadline, true, [this] { lock_.release(); }, [this] { lock_.acquire(); });
   }
 
   // CPython's put(): ShutDown first, then (bounded queues only) Full or the timeout check.
