@@ -98,7 +98,8 @@ void calibrate() {
 struct Work {
   std::uint64_t spins;
   void operator()() const {
-    if (spins != 0) benchmark::DoNotOptimize(spin(spins));
+    if (spins != 0)
+      benchmark::DoNotOptimize(spin(spins));
   }
 };
 
@@ -113,7 +114,9 @@ benchmark::IterationCount batch_for(const benchmark::State& state) {
   return state.range(0) >= 100000 ? 64 : 1024;
 }
 
-int workers() { return pyconc::os::cpu_count(); }
+int workers() {
+  return pyconc::os::cpu_count();
+}
 
 // Runs `run_batch(work, batch)` once untimed (so threads, arenas and allocator caches are
 // warm), then once per timed batch.
@@ -122,7 +125,8 @@ void time_batches(benchmark::State& state, RunBatch run_batch) {
   const Work work = work_for(state);
   const auto batch = batch_for(state);
   run_batch(work, batch);
-  while (state.KeepRunningBatch(batch)) run_batch(work, batch);
+  while (state.KeepRunningBatch(batch))
+    run_batch(work, batch);
 }
 
 // ---------------------------------------------------------------- pool vs threads
@@ -135,14 +139,18 @@ void BM_Tasks_pyconc(benchmark::State& state) {
     // now by keeping each busy until every one is running.
     std::latch all_running(workers());
     std::vector<cf::Future<void>> warm;
-    for (int i = 0; i < workers(); ++i) warm.push_back(pool.submit([&] { all_running.arrive_and_wait(); }));
-    for (auto& f : warm) f.result();
+    for (int i = 0; i < workers(); ++i)
+      warm.push_back(pool.submit([&] { all_running.arrive_and_wait(); }));
+    for (auto& f : warm)
+      f.result();
   }
   std::vector<cf::Future<void>> futures;
   time_batches(state, [&](const Work& work, benchmark::IterationCount batch) {
     futures.clear();
-    for (benchmark::IterationCount i = 0; i < batch; ++i) futures.push_back(pool.submit(work));
-    for (auto& f : futures) f.result();
+    for (benchmark::IterationCount i = 0; i < batch; ++i)
+      futures.push_back(pool.submit(work));
+    for (auto& f : futures)
+      f.result();
   });
 }
 
@@ -154,7 +162,8 @@ void BM_Tasks_pyconc_thread(benchmark::State& state) {
       threads.emplace_back(work);
       threads.back().start();
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
   });
 }
 
@@ -162,8 +171,10 @@ void BM_Tasks_std_thread(benchmark::State& state) {
   std::vector<std::thread> threads;
   time_batches(state, [&](const Work& work, benchmark::IterationCount batch) {
     threads.clear();
-    for (benchmark::IterationCount i = 0; i < batch; ++i) threads.emplace_back(work);
-    for (auto& t : threads) t.join();
+    for (benchmark::IterationCount i = 0; i < batch; ++i)
+      threads.emplace_back(work);
+    for (auto& t : threads)
+      t.join();
   });
 }
 
@@ -174,7 +185,8 @@ void BM_Tasks_std_async(benchmark::State& state) {
     for (benchmark::IterationCount i = 0; i < batch; ++i) {
       futures.push_back(std::async(std::launch::async, work));
     }
-    for (auto& f : futures) f.get();
+    for (auto& f : futures)
+      f.get();
   });
 }
 
@@ -185,7 +197,8 @@ void BM_Tasks_tbb_task_group(benchmark::State& state) {
   time_batches(state, [&](const Work& work, benchmark::IterationCount batch) {
     arena.execute([&] {
       tbb::task_group g;
-      for (benchmark::IterationCount i = 0; i < batch; ++i) g.run(work);
+      for (benchmark::IterationCount i = 0; i < batch; ++i)
+        g.run(work);
       g.wait();
     });
   });
@@ -196,8 +209,7 @@ void BM_Tasks_tbb_task_group(benchmark::State& state) {
 void BM_Tasks_tbb_arena_enqueue(benchmark::State& state) {
   // TBB starts cpu_count - 1 worker threads by default, counting on the submitting
   // thread to be the last one; here the workers alone must be cpu_count.
-  tbb::global_control threads(tbb::global_control::max_allowed_parallelism,
-                              static_cast<std::size_t>(workers()) + 1);
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers()) + 1);
   tbb::task_arena arena(workers(), 0);
   arena.initialize();
   time_batches(state, [&](const Work& work, benchmark::IterationCount batch) {
@@ -264,7 +276,8 @@ int main(int argc, char** argv) {
 #endif
 
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::AddCustomContext("spin_iterations_per_us", std::to_string(g_spins_per_us));
   benchmark::AddCustomContext("workers", std::to_string(workers()));
   benchmark::RunSpecifiedBenchmarks();

@@ -42,8 +42,10 @@ class GilMode {
  public:
   explicit GilMode(std::int64_t mode, double interval = 0.005) {
     pyconc::sys::setswitchinterval(interval);
-    if (mode == 1) gil::enable();
-    if (mode == 2) gil::enable({.policy = gil::Policy::old_gil});
+    if (mode == 1)
+      gil::enable();
+    if (mode == 2)
+      gil::enable({.policy = gil::Policy::old_gil});
   }
   GilMode(const GilMode&) = delete;
   GilMode& operator=(const GilMode&) = delete;
@@ -89,14 +91,18 @@ void BM_Convoy(benchmark::State& state) {
   const GilMode mode(state.range(0), static_cast<double>(state.range(1)) * 1e-6);
   std::atomic<bool> running{true};
   th::Thread spinner([&] {
-    while (running.load(std::memory_order_relaxed)) gil::checkpoint();
+    while (running.load(std::memory_order_relaxed))
+      gil::checkpoint();
   });
-  if (state.range(2) != 0) spinner.start();
+  if (state.range(2) != 0)
+    spinner.start();
   for (auto _ : state) {
-    for (int i = 0; i < kSleeps; ++i) pyconc::time::sleep(0.0001);
+    for (int i = 0; i < kSleeps; ++i)
+      pyconc::time::sleep(0.0001);
   }
   running = false;
-  if (state.range(2) != 0) spinner.join();
+  if (state.range(2) != 0)
+    spinner.join();
   state.counters["sleeps"] = kSleeps;
 }
 BENCHMARK(BM_Convoy)
@@ -123,14 +129,16 @@ void BM_Loop_plain(benchmark::State& state) {
 BENCHMARK(BM_Loop_plain)->Name("BM_Loop/plain")->Unit(benchmark::kMicrosecond);
 
 void BM_Loop_checkpoint(benchmark::State& state) {
-  for (auto _ : state) count(kLoop);
+  for (auto _ : state)
+    count(kLoop);
   state.counters["loop"] = kLoop;
 }
 BENCHMARK(BM_Loop_checkpoint)->Name("BM_Loop/checkpoint")->Unit(benchmark::kMicrosecond);
 
 void BM_Loop_checkpoint_gil_on(benchmark::State& state) {
   const GilMode mode(1);
-  for (auto _ : state) count(kLoop);
+  for (auto _ : state)
+    count(kLoop);
   state.counters["loop"] = kLoop;
 }
 BENCHMARK(BM_Loop_checkpoint_gil_on)->Name("BM_Loop/checkpoint_gil_on")->Unit(benchmark::kMicrosecond);
@@ -141,13 +149,17 @@ void record_timeline(const std::string& path) {
   gil::timeline::start();
   std::atomic<bool> running{true};
   auto cpu = [&] {
-    while (running.load(std::memory_order_relaxed)) gil::checkpoint();
+    while (running.load(std::memory_order_relaxed))
+      gil::checkpoint();
   };
   th::Thread cpu1(cpu, {.name = "CPU-1"});
   th::Thread cpu2(cpu, {.name = "CPU-2"});
-  th::Thread io([] {
-    for (int i = 0; i < 8; ++i) pyconc::time::sleep(0.001);
-  }, {.name = "IO"});
+  th::Thread io(
+      [] {
+        for (int i = 0; i < 8; ++i)
+          pyconc::time::sleep(0.001);
+      },
+      {.name = "IO"});
   cpu1.start();
   cpu2.start();
   io.start();
@@ -173,7 +185,8 @@ int main(int argc, char** argv) {
   warm.start();
   warm.join();
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -129,7 +129,8 @@ struct CondvarUnboundedQueue : CondvarQueue {
 struct TbbQueue {
   tbb::concurrent_bounded_queue<Item> q;
   explicit TbbQueue(bool bounded = true) {
-    if (bounded) q.set_capacity(kCapacity);
+    if (bounded)
+      q.set_capacity(kCapacity);
   }
   void put(Item v) { q.push(v); }
   Item get() {
@@ -148,7 +149,8 @@ struct TbbUnboundedQueue : TbbQueue {
 struct MoodycamelQueue {
   moodycamel::BlockingConcurrentQueue<Item> q{static_cast<std::size_t>(kCapacity)};
   void put(Item v) {
-    if (!q.enqueue(v)) std::terminate();  // only on allocation failure
+    if (!q.enqueue(v))
+      std::terminate();  // only on allocation failure
   }
   Item get() {
     Item v = 0;
@@ -168,7 +170,8 @@ class Crew {
  public:
   Crew(int n, std::function<void(int)> share) : share_(std::move(share)) {
     threads_.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { loop(i); });
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([this, i] { loop(i); });
   }
   Crew(const Crew&) = delete;
   Crew& operator=(const Crew&) = delete;
@@ -180,7 +183,8 @@ class Crew {
       ++generation_;
     }
     start_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
 
   void run_batch() {
@@ -199,11 +203,13 @@ class Crew {
         std::unique_lock<std::mutex> lock(mutex_);
         start_.wait(lock, [&] { return generation_ != seen; });
         seen = generation_;
-        if (stop_) return;
+        if (stop_)
+          return;
       }
       share_(i);
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--running_ == 0) done_.notify_one();
+      if (--running_ == 0)
+        done_.notify_one();
     }
   }
 
@@ -230,26 +236,29 @@ void move_items(benchmark::State& state) {
   std::vector<Item> sums(static_cast<std::size_t>(consumers) * 8, 0);  // 64 bytes apart
   Crew crew(producers + consumers, [&](int i) {
     if (i < producers) {
-      for (Item k = 0; k < per_producer; ++k) q.put(k);
+      for (Item k = 0; k < per_producer; ++k)
+        q.put(k);
     } else {
       Item sum = 0;
-      for (Item k = 0; k < per_consumer; ++k) sum += q.get();
+      for (Item k = 0; k < per_consumer; ++k)
+        sum += q.get();
       sums[static_cast<std::size_t>(i - producers) * 8] += sum;
     }
   });
 
   crew.run_batch();  // untimed: every thread has run once, the queue has its memory
-  while (state.KeepRunningBatch(kBatch)) crew.run_batch();
+  while (state.KeepRunningBatch(kBatch))
+    crew.run_batch();
 
   benchmark::DoNotOptimize(sums.data());
   state.SetItemsProcessed(state.iterations());
 }
 
 // Registers BM_<workload>/<impl> over the given producer/consumer counts.
-void add(const char* name, void (*fn)(benchmark::State&),
-         std::initializer_list<std::pair<int, int>> shapes) {
+void add(const char* name, void (*fn)(benchmark::State&), std::initializer_list<std::pair<int, int>> shapes) {
   auto* b = benchmark::RegisterBenchmark(name, fn);
-  for (auto [p, c] : shapes) b->Args({p, c});
+  for (auto [p, c] : shapes)
+    b->Args({p, c});
   b->ArgNames({"producers", "consumers"})->UseRealTime()->MeasureProcessCPUTime();
 }
 
@@ -284,7 +293,8 @@ int main(int argc, char** argv) {
 #endif
 
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -142,7 +142,8 @@ void event_ping_pong(benchmark::State& state) {
     for (;;) {
       static_cast<void>(ping.wait());
       ping.clear();
-      if (stop.load(std::memory_order_acquire)) return;
+      if (stop.load(std::memory_order_acquire))
+        return;
       pong.set();
     }
   });
@@ -229,7 +230,8 @@ BENCHMARK(BM_LockContended_std_mutex)->Name("BM_LockContended/std_mutex")->UseRe
 int main(int argc, char** argv) {
   std::thread([] {}).join();
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

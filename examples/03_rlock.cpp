@@ -47,9 +47,7 @@ int main() {
   print("first acquire:", rlock.acquire());
   print("second acquire by the same thread:", rlock.acquire());
 
-  auto try_from_other_thread = [&] {
-    print("another thread, acquire(blocking=False):", rlock.acquire(false));
-  };
+  auto try_from_other_thread = [&] { print("another thread, acquire(blocking=False):", rlock.acquire(false)); };
 
   threading::Thread t(try_from_other_thread);
   t.start();

@@ -27,7 +27,7 @@ threading::Lock print_lock;
 
 void process_student() {
   std::string student = local_school->student;  // Python: std = local_school.student
-  std::lock_guard with(print_lock);  // print() from two threads at once may mix up the lines
+  std::lock_guard with(print_lock);             // print() from two threads at once may mix up the lines
   print("Hello, " + student + " (in " + threading::current_thread().name() + ")");
 }
 

@@ -81,8 +81,8 @@ int main() {
 
   print("tasks:", N);
   print("pool results:", pool_results.size(), "sum:", std::accumulate(pool_results.begin(), pool_results.end(), 0));
-  print("thread results:", thread_results.size(), "sum:",
-        std::accumulate(thread_results.begin(), thread_results.end(), 0));
+  print("thread results:", thread_results.size(),
+        "sum:", std::accumulate(thread_results.begin(), thread_results.end(), 0));
   print("same results:", pool_results == thread_results);
   if (show_timings) {
     print("pool time:", std::round(pool_time * 1e4) / 1e4, "s");

@@ -56,7 +56,9 @@ double next_to_spinner() {
   return per_sleep;
 }
 
-double ms(double seconds) { return std::round(seconds * 1000 * 100) / 100; }
+double ms(double seconds) {
+  return std::round(seconds * 1000 * 100) / 100;
+}
 
 int main() {
   const char* timings = std::getenv("PYCONC_EXAMPLE_TIMINGS");

@@ -39,8 +39,8 @@ in the test thread).
 #include <iostream>    // std::cout, std::cerr, std::clog
 #include <string>      // std::string
 #include <thread>      // std::thread, std::this_thread
-#include <utility>     // std::pair
 #include <typeinfo>    // typeid
+#include <utility>     // std::pair
 
 #if defined(__SANITIZE_THREAD__)
 #define PYCONC_TEST_TSAN 1
@@ -344,12 +344,11 @@ inline bool wait_task_gone(long tid, double timeout = 2.0) {
 }  // namespace pyconc_test
 
 /** `expr` throws exactly `Type` (not a subclass) with `what() == message`. */
-#define REQUIRE_RAISES(expr, Type, message)                                            \
-  do {                                                                                 \
-    INFO("expression: " #expr);                                                        \
-    const std::string pyconc_test_outcome_ =                                           \
-        ::pyconc_test::outcome_of<Type>(#Type, [&] { static_cast<void>(expr); });      \
-    REQUIRE(pyconc_test_outcome_ == std::string(#Type) + ": " + std::string(message)); \
+#define REQUIRE_RAISES(expr, Type, message)                                                                            \
+  do {                                                                                                                 \
+    INFO("expression: " #expr);                                                                                        \
+    const std::string pyconc_test_outcome_ = ::pyconc_test::outcome_of<Type>(#Type, [&] { static_cast<void>(expr); }); \
+    REQUIRE(pyconc_test_outcome_ == std::string(#Type) + ": " + std::string(message));                                 \
   } while (false)
 
 /** CPython's timing tolerance: `0.6 * T <= seconds < 10 * T`. */
@@ -363,7 +362,6 @@ inline bool wait_task_gone(long tid, double timeout = 2.0) {
   } while (false)
 
 /** A check in a forked child (see `pyconc_test::ChildChecks`). */
-#define CHILD_CHECK(checks, ...) \
-  (checks).check(static_cast<bool>(__VA_ARGS__), #__VA_ARGS__, __LINE__)
+#define CHILD_CHECK(checks, ...) (checks).check(static_cast<bool>(__VA_ARGS__), #__VA_ARGS__, __LINE__)
 
 #endif  // PYCONC_TESTS_SUPPORT_HPP_INCLUDED

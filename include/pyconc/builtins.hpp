@@ -13,8 +13,8 @@ Defines:
 #include <charconv>     // std::to_chars
 #include <cmath>        // std::isnan, std::isinf
 #include <cstdio>       // FILE, std::fwrite
-#include <exception>    // std::exception
 #include <cstdlib>      // std::atoi
+#include <exception>    // std::exception
 #include <optional>     // std::optional
 #include <ranges>       // std::ranges::range
 #include <sstream>      // std::ostringstream
@@ -29,16 +29,32 @@ inline namespace v0 {
 
 namespace kw {
 
-struct SepArg { std::string_view value; };
-struct EndArg { std::string_view value; };
-struct FileArg { std::FILE* value; };
-struct FlushArg { bool value; };
+struct SepArg {
+  std::string_view value;
+};
+struct EndArg {
+  std::string_view value;
+};
+struct FileArg {
+  std::FILE* value;
+};
+struct FlushArg {
+  bool value;
+};
 
 // Objects whose `operator=` builds a keyword argument: `print(x, kw::sep = ", ")`.
-struct Sep { constexpr SepArg operator=(std::string_view v) const noexcept { return {v}; } };  // NOLINT
-struct End { constexpr EndArg operator=(std::string_view v) const noexcept { return {v}; } };  // NOLINT
-struct File { FileArg operator=(std::FILE* f) const noexcept { return {f}; } };                // NOLINT
-struct Flush { constexpr FlushArg operator=(bool b) const noexcept { return {b}; } };          // NOLINT
+struct Sep {
+  constexpr SepArg operator=(std::string_view v) const noexcept { return {v}; }
+};  // NOLINT
+struct End {
+  constexpr EndArg operator=(std::string_view v) const noexcept { return {v}; }
+};  // NOLINT
+struct File {
+  FileArg operator=(std::FILE* f) const noexcept { return {f}; }
+};  // NOLINT
+struct Flush {
+  constexpr FlushArg operator=(bool b) const noexcept { return {b}; }
+};  // NOLINT
 
 /** `print(..., kw::sep = ", ")`: the text between values (default one space). */
 inline constexpr Sep sep{};
@@ -66,7 +82,9 @@ concept has_repr_member = requires(const T& t) {
 };
 
 template <class T>
-concept streamable = requires(std::ostream& os, const T& t) { os << t; };
+concept streamable = requires(std::ostream& os, const T& t) {
+  os << t;
+};
 
 template <class T>
 struct is_optional : std::false_type {};
@@ -82,8 +100,10 @@ struct is_tuple_like<std::pair<A, B>> : std::true_type {};
 
 /** Python's `repr(float)`: the shortest text that reads back as the same double. */
 inline std::string float_repr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v))
+    return "nan";
+  if (std::isinf(v))
+    return v > 0 ? "inf" : "-inf";
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   const std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));  // e.g. "-1.25e+17"
@@ -91,19 +111,22 @@ inline std::string float_repr(double v) {
   std::string sign = sci[0] == '-' ? "-" : "";
   std::string digits;
   for (char c : sci.substr(sign.size(), e - sign.size())) {
-    if (c != '.') digits += c;
+    if (c != '.')
+      digits += c;
   }
   const int exp = std::atoi(std::string(sci.substr(e + 1)).c_str());
   if (exp >= -4 && exp < 16) {  // positional notation, like Python
     if (exp >= 0) {
       const auto int_len = static_cast<std::size_t>(exp) + 1;
-      if (digits.size() <= int_len) return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
+      if (digits.size() <= int_len)
+        return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
       return sign + digits.substr(0, int_len) + "." + digits.substr(int_len);
     }
     return sign + "0." + std::string(static_cast<std::size_t>(-exp - 1), '0') + digits;
   }
   std::string mantissa = digits.substr(0, 1);
-  if (digits.size() > 1) mantissa += "." + digits.substr(1);
+  if (digits.size() > 1)
+    mantissa += "." + digits.substr(1);
   const int abs_exp = exp < 0 ? -exp : exp;
   return sign + mantissa + (exp < 0 ? "e-" : "e+") + (abs_exp < 10 ? "0" : "") + std::to_string(abs_exp);
 }
@@ -116,10 +139,18 @@ inline std::string string_repr(std::string_view s) {
   std::string out(1, quote);
   for (unsigned char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c == quote) {
           out += '\\';
@@ -177,7 +208,8 @@ std::string str(const T& value) {
     std::string out = "[";
     bool first = true;
     for (const auto& item : value) {
-      if (!first) out += ", ";
+      if (!first)
+        out += ", ";
       first = false;
       out += repr(item);
     }
@@ -236,7 +268,8 @@ void print(const Args&... args) {
   auto append = [&](const auto& arg) {
     using A = std::remove_cvref_t<decltype(arg)>;
     if constexpr (!detail::is_kwarg_v<A>) {
-      if (!first) text += sep;
+      if (!first)
+        text += sep;
       first = false;
       text += str(arg);
     }
@@ -244,7 +277,8 @@ void print(const Args&... args) {
   (append(args), ...);
   text += end;
   std::fwrite(text.data(), 1, text.size(), file);
-  if (flush) std::fflush(file);
+  if (flush)
+    std::fflush(file);
 }
 
 }  // namespace v0

@@ -39,10 +39,10 @@ class Error : public std::exception {
 };
 
 // Declares `class Name : public Base` whose `type_name()` is `PyName`.
-#define PYCONC_DEFINE_ERROR(Name, Base, PyName)                                     \
-  class Name : public Base {                                                        \
-   public:                                                                          \
-    using Base::Base;                                                               \
+#define PYCONC_DEFINE_ERROR(Name, Base, PyName)                                      \
+  class Name : public Base {                                                         \
+   public:                                                                           \
+    using Base::Base;                                                                \
     [[nodiscard]] const char* type_name() const noexcept override { return PyName; } \
   }
 

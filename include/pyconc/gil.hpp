@@ -64,11 +64,11 @@ extension that does not release it. `enable()` while enabled raises
 #ifndef PYCONC_GIL_HPP_INCLUDED
 #define PYCONC_GIL_HPP_INCLUDED
 
+#include <algorithm>  // std::max
 #include <atomic>     // std::atomic
 #include <chrono>     // std::chrono
 #include <cmath>      // std::isnan
 #include <cstdint>    // std::uint64_t
-#include <algorithm>  // std::max
 #include <cstdio>     // std::snprintf, std::FILE
 #include <memory>     // std::shared_ptr
 #include <string>     // std::string
@@ -94,10 +94,14 @@ struct EnableOptions {
 };
 
 /** Whether the GIL is on. Never blocks. Thread-safe. */
-[[nodiscard]] inline bool enabled() noexcept { return pyconc::detail::gil_on.load(std::memory_order_acquire) != 0; }
+[[nodiscard]] inline bool enabled() noexcept {
+  return pyconc::detail::gil_on.load(std::memory_order_acquire) != 0;
+}
 
 /** Whether the calling thread holds the GIL (pybind11's `PyGILState_Check()`). Thread-safe. */
-[[nodiscard]] inline bool held() noexcept { return pyconc::detail::gil_holds(pyconc::detail::tls_gil); }
+[[nodiscard]] inline bool held() noexcept {
+  return pyconc::detail::gil_holds(pyconc::detail::tls_gil);
+}
 
 /** The policy of the GIL (the last one enabled). Thread-safe. */
 [[nodiscard]] inline Policy policy() noexcept {
@@ -119,13 +123,15 @@ inline void enable(EnableOptions options = {}) {
     d::raise<RuntimeError>("the GIL is already enabled");
   }
   d::gil_install_hooks();
-  g.policy.store(static_cast<std::uint32_t>(options.policy == Policy::old_gil ? d::GilPolicy::old_gil
-                                                                              : d::GilPolicy::new_gil),
-                 std::memory_order_relaxed);
+  g.policy.store(
+      static_cast<std::uint32_t>(options.policy == Policy::old_gil ? d::GilPolicy::old_gil : d::GilPolicy::new_gil),
+      std::memory_order_relaxed);
   std::uint32_t epoch = g.epoch_counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (epoch == 0) epoch = g.epoch_counter.fetch_add(1, std::memory_order_relaxed) + 1;  // 0 means off
-  g.locked.store(epoch, std::memory_order_seq_cst);  // a fresh GIL, held by the caller
-  if (g.last_holder.exchange(me, std::memory_order_seq_cst) != me) g.switch_number.fetch_add(1, std::memory_order_relaxed);
+  if (epoch == 0)
+    epoch = g.epoch_counter.fetch_add(1, std::memory_order_relaxed) + 1;  // 0 means off
+  g.locked.store(epoch, std::memory_order_seq_cst);                       // a fresh GIL, held by the caller
+  if (g.last_holder.exchange(me, std::memory_order_seq_cst) != me)
+    g.switch_number.fetch_add(1, std::memory_order_relaxed);
   me->held_epoch = epoch;
   me->breaker.store(0, std::memory_order_relaxed);
   me->ticker = g.check_interval.load(std::memory_order_relaxed);
@@ -152,7 +158,8 @@ inline void disable() noexcept {
     g.switch_seq.fetch_add(1, std::memory_order_seq_cst);
     d::wake_all(g.switch_seq);
     if (d::GilThread* me = d::tls_gil) {
-      if (me->held_epoch == epoch) d::gil_record(me, d::GilActivity::idle);
+      if (me->held_epoch == epoch)
+        d::gil_record(me, d::GilActivity::idle);
       me->held_epoch = 0;
     }
   }
@@ -170,7 +177,8 @@ Thread-safe.
 inline void checkpoint() noexcept {
   namespace d = pyconc::detail;
   const std::uint32_t epoch = d::gil_on.load(std::memory_order_relaxed);
-  if (epoch == 0) [[likely]] return;
+  if (epoch == 0) [[likely]]
+    return;
   const d::GilThread* me = d::tls_gil;
   if (me != nullptr && me->held_epoch == epoch && me->breaker.load(std::memory_order_relaxed) == 0 &&
       d::gil_g.policy.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(d::GilPolicy::new_gil)) {
@@ -194,16 +202,20 @@ when an exception leaves it). Inside, `checkpoint()` does nothing. Nests. Not co
 class gil_scoped_release {
  public:
   gil_scoped_release() noexcept {
-    if (pyconc::detail::gil_on.load(std::memory_order_relaxed) == 0) return;
+    if (pyconc::detail::gil_on.load(std::memory_order_relaxed) == 0)
+      return;
     me_ = pyconc::detail::gil_me();
     ++me_->released_depth;
     released_ = pyconc::detail::gil_holds(me_);
-    if (released_) pyconc::detail::gil_release(me_, pyconc::detail::GilActivity::io);
+    if (released_)
+      pyconc::detail::gil_release(me_, pyconc::detail::GilActivity::io);
   }
   ~gil_scoped_release() {
-    if (me_ == nullptr) return;
+    if (me_ == nullptr)
+      return;
     --me_->released_depth;
-    if (released_) pyconc::detail::gil_take(me_);
+    if (released_)
+      pyconc::detail::gil_take(me_);
   }
   gil_scoped_release(const gil_scoped_release&) = delete;
   gil_scoped_release& operator=(const gil_scoped_release&) = delete;
@@ -222,7 +234,8 @@ end of the scope if it took it. Inside, `checkpoint()` works even within a
 class gil_scoped_acquire {
  public:
   gil_scoped_acquire() noexcept {
-    if (pyconc::detail::gil_on.load(std::memory_order_relaxed) == 0) return;
+    if (pyconc::detail::gil_on.load(std::memory_order_relaxed) == 0)
+      return;
     me_ = pyconc::detail::gil_me();
     saved_depth_ = me_->released_depth;
     me_->released_depth = 0;
@@ -232,8 +245,10 @@ class gil_scoped_acquire {
     }
   }
   ~gil_scoped_acquire() {
-    if (me_ == nullptr) return;
-    if (acquired_) pyconc::detail::gil_release(me_, pyconc::detail::GilActivity::io);
+    if (me_ == nullptr)
+      return;
+    if (acquired_)
+      pyconc::detail::gil_release(me_, pyconc::detail::GilActivity::io);
     me_->released_depth = saved_depth_;
   }
   gil_scoped_acquire(const gil_scoped_acquire&) = delete;
@@ -306,11 +321,13 @@ inline void start() {
   tl.t0 = d::Clock::now();
   tl.stopped = false;
   std::uint32_t gen = ++tl.generation;
-  if (gen == 0) gen = ++tl.generation;
+  if (gen == 0)
+    gen = ++tl.generation;
   tl.lock.unlock();
   d::gil_timeline_on.store(gen, std::memory_order_release);
   // The caller's current state opens its track.
-  if (d::GilThread* me = d::tls_gil; me != nullptr && d::gil_holds(me)) d::gil_record(me, d::GilActivity::running);
+  if (d::GilThread* me = d::tls_gil; me != nullptr && d::gil_holds(me))
+    d::gil_record(me, d::GilActivity::running);
 }
 
 /** Stops recording; what was recorded stays until the next `start()`. Thread-safe. */
@@ -370,12 +387,14 @@ one complete event ("ph": "X") per stretch of `running`, `waiting` or `io`. Thre
   const auto t0 = tl.t0;
   const auto end_at = tl.stopped ? tl.stopped_at : d::Clock::now();
   tl.lock.unlock();
-  const auto end_ns = static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end_at - t0).count());
+  const auto end_ns =
+      static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end_at - t0).count());
 
   std::string out = "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
   bool first = true;
   auto add = [&](const std::string& event) {
-    if (!first) out += ",\n";
+    if (!first)
+      out += ",\n";
     first = false;
     out += event;
   };
@@ -393,19 +412,31 @@ one complete event ("ph": "X") per stretch of `running`, `waiting` or `io`. Thre
     for (std::size_t i = 0; i < events.size(); ++i) {
       const auto activity = events[i].activity;
       std::size_t j = i + 1;
-      while (j < events.size() && events[j].activity == activity) ++j;  // one stretch
+      while (j < events.size() && events[j].activity == activity)
+        ++j;  // one stretch
       const std::int64_t from = events[i].ns;
       const std::int64_t to = j < events.size() ? events[j].ns : std::max(end_ns, from);
       i = j - 1;
       const char* name = nullptr;
       const char* colour = nullptr;
       switch (activity) {
-        case d::GilActivity::running: name = "running"; colour = "good"; break;
-        case d::GilActivity::waiting: name = "waiting"; colour = "terrible"; break;
-        case d::GilActivity::io: name = "io"; colour = "grey"; break;
-        case d::GilActivity::idle: break;
+        case d::GilActivity::running:
+          name = "running";
+          colour = "good";
+          break;
+        case d::GilActivity::waiting:
+          name = "waiting";
+          colour = "terrible";
+          break;
+        case d::GilActivity::io:
+          name = "io";
+          colour = "grey";
+          break;
+        case d::GilActivity::idle:
+          break;
       }
-      if (name == nullptr) continue;
+      if (name == nullptr)
+        continue;
       add(std::string("{\"name\": \"") + name + "\", \"cat\": \"gil\", \"ph\": \"X\", \"pid\": 1, \"tid\": " + tid +
           ", \"ts\": " + detail::microseconds(from) + ", \"dur\": " + detail::microseconds(to - from) +
           ", \"cname\": \"" + colour + "\"}");
@@ -423,8 +454,10 @@ inline void write_chrome_trace(const std::string& path) {
   const std::string json = chrome_trace();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   bool ok = f != nullptr && std::fwrite(json.data(), 1, json.size(), f) == json.size();
-  if (f != nullptr && std::fclose(f) != 0) ok = false;
-  if (!ok) pyconc::detail::raise<RuntimeError>("cannot write " + path);
+  if (f != nullptr && std::fclose(f) != 0)
+    ok = false;
+  if (!ok)
+    pyconc::detail::raise<RuntimeError>("cannot write " + path);
 }
 
 }  // namespace timeline
@@ -448,7 +481,8 @@ CPython does (`1e-9` becomes 0, which waits 1 µs). Raises
 `ValueError("switch interval must be strictly positive")` when `interval <= 0`. Thread-safe.
 */
 inline void setswitchinterval(double interval) {
-  if (interval <= 0) pyconc::detail::raise<ValueError>("switch interval must be strictly positive");
+  if (interval <= 0)
+    pyconc::detail::raise<ValueError>("switch interval must be strictly positive");
   const double us = 1e6 * interval;
   std::uint64_t value = 0;
   // CPython converts with a C cast to unsigned long; these are what that gives on x86-64.
@@ -461,7 +495,9 @@ inline void setswitchinterval(double interval) {
 }
 
 /** `setswitchinterval` with the interval as a `std::chrono::duration`. */
-inline void setswitchinterval(std::chrono::duration<double> interval) { setswitchinterval(interval.count()); }
+inline void setswitchinterval(std::chrono::duration<double> interval) {
+  setswitchinterval(interval.count());
+}
 
 /** Python: `sys.getswitchinterval()`. The switch interval in seconds (0.005 by default). Thread-safe. */
 [[nodiscard]] inline double getswitchinterval() noexcept {

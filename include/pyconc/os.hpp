@@ -18,10 +18,14 @@ inline namespace v0 {
 namespace os {
 
 /** Python: `os.getpid()`. */
-[[nodiscard]] inline long getpid() noexcept { return static_cast<long>(::getpid()); }
+[[nodiscard]] inline long getpid() noexcept {
+  return static_cast<long>(::getpid());
+}
 
 /** Python: `os.getppid()`. */
-[[nodiscard]] inline long getppid() noexcept { return static_cast<long>(::getppid()); }
+[[nodiscard]] inline long getppid() noexcept {
+  return static_cast<long>(::getppid());
+}
 
 /**
 Python: `os.cpu_count()`. The number of CPUs online (not only those this process may
@@ -29,7 +33,8 @@ use). Differs from Python: returns 1, not `None`, when the number cannot be dete
 */
 [[nodiscard]] inline int cpu_count() noexcept {
   const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (n > 0) return static_cast<int>(n);
+  if (n > 0)
+    return static_cast<int>(n);
   const unsigned hc = std::thread::hardware_concurrency();
   return hc > 0 ? static_cast<int>(hc) : 1;
 }

@@ -63,8 +63,8 @@ class Sleepers {
   void sleep_unless(QueueLock& guard, Ready&& ready, const Deadline& deadline) {
     count_.fetch_add(1, std::memory_order_seq_cst);
     if (!ready()) {
-      list_.wait(deadline, true, [&guard] { guard.release(); },
-                 [&guard] { guard.acquire(); });
+      list_.wait(
+          deadline, true, [&guard] { guard.release(); }, [&guard] { guard.acquire(); });
     }
     count_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -74,13 +74,15 @@ class Sleepers {
   void notify_all_locked() noexcept { list_.notify_all(); }
   /** With `guard` not held: wakes the longest sleeper, taking `guard` only if there is one. */
   void notify(QueueLock& guard) {
-    if (count_.load(std::memory_order_seq_cst) == 0) return;
+    if (count_.load(std::memory_order_seq_cst) == 0)
+      return;
     Hold with(guard);
     list_.notify();
   }
   /** With `guard` not held: wakes every sleeper, taking `guard` only if there is one. */
   void notify_all(QueueLock& guard) {
-    if (count_.load(std::memory_order_seq_cst) == 0) return;
+    if (count_.load(std::memory_order_seq_cst) == 0)
+      return;
     Hold with(guard);
     list_.notify_all();
   }
@@ -107,7 +109,8 @@ void release_items(Items* items) {
 }
 
 inline void check_timeout(double timeout) {
-  if (timeout < 0) raise<ValueError>("'timeout' must be a non-negative number");
+  if (timeout < 0)
+    raise<ValueError>("'timeout' must be a non-negative number");
 }
 
 /**
@@ -128,7 +131,8 @@ class QueueCalls {
   ignores it. `block == false` ignores the timeout. Blocks. Thread-safe.
   */
   void put(T item, bool block, Timeout timeout) {
-    if (!block) return put(std::move(item), false);
+    if (!block)
+      return put(std::move(item), false);
     self().put_until(std::move(item), true, Deadline::after(timeout.seconds), timeout.seconds);
   }
   /** Python: `put_nowait(item)`, which is `put(item, false)`. */
@@ -144,7 +148,8 @@ class QueueCalls {
   `block == false` ignores the timeout. Blocks. Thread-safe.
   */
   T get(bool block, Timeout timeout) {
-    if (!block) return get(false);
+    if (!block)
+      return get(false);
     return self().get_until(true, Deadline::after(timeout.seconds), timeout.seconds);
   }
   /** Python: `get_nowait()`, which is `get(false)`. */
@@ -173,8 +178,10 @@ class BlockFifo {
   BlockFifo(const BlockFifo&) = delete;
   BlockFifo& operator=(const BlockFifo&) = delete;
   ~BlockFifo() {
-    for (std::size_t n = count.load(std::memory_order_acquire); n > 0; --n) (void)pop();
-    for (Block* b = head_.block; b != nullptr;) delete std::exchange(b, b->next.load(std::memory_order_relaxed));
+    for (std::size_t n = count.load(std::memory_order_acquire); n > 0; --n)
+      (void)pop();
+    for (Block* b = head_.block; b != nullptr;)
+      delete std::exchange(b, b->next.load(std::memory_order_relaxed));
     delete spare_.load(std::memory_order_relaxed);
   }
 
@@ -268,13 +275,16 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
   void task_done() {
     std::size_t n = unfinished_.load(std::memory_order_relaxed);
     do {
-      if (n == 0) raise<ValueError>("task_done() called too many times");
+      if (n == 0)
+        raise<ValueError>("task_done() called too many times");
     } while (!unfinished_.compare_exchange_weak(n, n - 1, std::memory_order_seq_cst, std::memory_order_relaxed));
-    if (n == 1) all_tasks_done_.notify_all(tasks_lock_);
+    if (n == 1)
+      all_tasks_done_.notify_all(tasks_lock_);
   }
   /** Waits until every item put has been marked with `task_done()`. Blocks. Thread-safe. */
   void join() {
-    if (unfinished_.load(std::memory_order_seq_cst) == 0) return;
+    if (unfinished_.load(std::memory_order_seq_cst) == 0)
+      return;
     Hold with(tasks_lock_);
     while (unfinished_.load(std::memory_order_seq_cst) != 0) {
       all_tasks_done_.sleep_unless(
@@ -322,25 +332,32 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
     std::size_t before = 0;
     {
       Hold with(put_lock_);
-      if (shutdown_.load(std::memory_order_relaxed)) raise<ShutDown>();
+      if (shutdown_.load(std::memory_order_relaxed))
+        raise<ShutDown>();
       if (maxsize() > 0) {
-        if (block) check_timeout(timeout);
+        if (block)
+          check_timeout(timeout);
         // Only producers add, so the count after this side's last put bounds the count now;
         // the shared count is read only when that bound reaches maxsize.
         while (is_full(put_bound_) && is_full(put_bound_ = qsize())) {
-          if (!block || deadline.expired()) raise<Full>();
+          if (!block || deadline.expired())
+            raise<Full>();
           not_full_.sleep_unless(
               put_lock_, [this] { return !is_full(items_->count.load(std::memory_order_seq_cst)); }, deadline);
-          if (shutdown_.load(std::memory_order_relaxed)) raise<ShutDown>();
+          if (shutdown_.load(std::memory_order_relaxed))
+            raise<ShutDown>();
         }
       }
       items_->push(std::move(item));
-      if constexpr (Tasks) unfinished_.fetch_add(1, std::memory_order_relaxed);
+      if constexpr (Tasks)
+        unfinished_.fetch_add(1, std::memory_order_relaxed);
       before = items_->count.fetch_add(1, std::memory_order_seq_cst);
       put_bound_ = before + 1;
-      if (not_full_.any_locked() && !is_full(before + 1)) not_full_.notify_locked();
+      if (not_full_.any_locked() && !is_full(before + 1))
+        not_full_.notify_locked();
     }
-    if (before == 0) not_empty_.notify(get_lock_);
+    if (before == 0)
+      not_empty_.notify(get_lock_);
   }
 
   // CPython's get(): ShutDown (when empty) first, then Empty or the timeout check.
@@ -349,20 +366,26 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
     std::size_t before = 0;
     T item = [&] {
       Hold with(get_lock_);
-      if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0) raise<ShutDown>();
-      if (block) check_timeout(timeout);
+      if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0)
+        raise<ShutDown>();
+      if (block)
+        check_timeout(timeout);
       while (count.load(std::memory_order_acquire) == 0) {
-        if (!block || deadline.expired()) raise<Empty>();
-        not_empty_.sleep_unless(get_lock_, [&count] { return count.load(std::memory_order_seq_cst) != 0; },
-                                deadline);
-        if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0) raise<ShutDown>();
+        if (!block || deadline.expired())
+          raise<Empty>();
+        not_empty_.sleep_unless(
+            get_lock_, [&count] { return count.load(std::memory_order_seq_cst) != 0; }, deadline);
+        if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0)
+          raise<ShutDown>();
       }
       T taken = items_->pop();
       before = count.fetch_sub(1, std::memory_order_seq_cst);
-      if (before > 1 && not_empty_.any_locked()) not_empty_.notify_locked();
+      if (before > 1 && not_empty_.any_locked())
+        not_empty_.notify_locked();
       return taken;
     }();
-    if (is_full(before)) not_full_.notify(put_lock_);
+    if (is_full(before))
+      not_full_.notify(put_lock_);
     return item;
   }
 
@@ -383,7 +406,6 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
 
 // ----------------------------------------------------------------------------------------
 // LifoQueue and PriorityQueue: one lock, as CPython's.
-
 
 // The containers behind the queues: Python's _init/_qsize/_put/_get.
 template <class T>
@@ -426,8 +448,10 @@ class HeapItems {
   struct Later {
     Compare& compare;
     bool operator()(const Entry& a, const Entry& b) const {
-      if (compare(b.item, a.item)) return true;
-      if (compare(a.item, b.item)) return false;
+      if (compare(b.item, a.item))
+        return true;
+      if (compare(a.item, b.item))
+        return false;
       return a.order > b.order;
     }
   };
@@ -472,12 +496,15 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
 
   void task_done() {
     Hold with(lock_);
-    if (unfinished_ == 0) raise<ValueError>("task_done() called too many times");
-    if (--unfinished_ == 0) all_tasks_done_.notify_all();
+    if (unfinished_ == 0)
+      raise<ValueError>("task_done() called too many times");
+    if (--unfinished_ == 0)
+      all_tasks_done_.notify_all();
   }
   void join() {
     Hold with(lock_);
-    while (unfinished_ != 0) wait_locked(all_tasks_done_, Deadline::forever());
+    while (unfinished_ != 0)
+      wait_locked(all_tasks_done_, Deadline::forever());
   }
   [[nodiscard]] std::size_t unfinished_tasks() const {
     Hold with(lock_);
@@ -490,7 +517,8 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
     if (immediate) {
       while (items_->size() != 0) {
         (void)items_->pop();
-        if (unfinished_ > 0) --unfinished_;
+        if (unfinished_ > 0)
+          --unfinished_;
       }
       all_tasks_done_.notify_all();
     }
@@ -511,18 +539,23 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
 
   // Sleeps on `list` with lock_ held, releasing it meanwhile.
   void wait_locked(WaitList& list, const Deadline& deadline) {
-    list.wait(deadline, true, [this] { lock_.release(); }, [this] { lock_.acquire(); });
+    list.wait(
+        deadline, true, [this] { lock_.release(); }, [this] { lock_.acquire(); });
   }
 
   // CPython's put(): ShutDown first, then (bounded queues only) Full or the timeout check.
   void put_until(T&& item, bool block, const Deadline& deadline, double timeout) {
     Hold with(lock_);
-    if (shutdown_) raise<ShutDown>();
-    if (maxsize_ > 0 && block) check_timeout(timeout);
+    if (shutdown_)
+      raise<ShutDown>();
+    if (maxsize_ > 0 && block)
+      check_timeout(timeout);
     while (full_locked()) {
-      if (!block || deadline.expired()) raise<Full>();
+      if (!block || deadline.expired())
+        raise<Full>();
       wait_locked(not_full_, deadline);
-      if (shutdown_) raise<ShutDown>();
+      if (shutdown_)
+        raise<ShutDown>();
     }
     items_->push(std::move(item));
     ++unfinished_;
@@ -532,12 +565,16 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
   // CPython's get(): ShutDown (when empty) first, then Empty or the timeout check.
   T get_until(bool block, const Deadline& deadline, double timeout) {
     Hold with(lock_);
-    if (shutdown_ && items_->size() == 0) raise<ShutDown>();
-    if (block) check_timeout(timeout);
+    if (shutdown_ && items_->size() == 0)
+      raise<ShutDown>();
+    if (block)
+      check_timeout(timeout);
     while (items_->size() == 0) {
-      if (!block || deadline.expired()) raise<Empty>();
+      if (!block || deadline.expired())
+        raise<Empty>();
       wait_locked(not_empty_, deadline);
-      if (shutdown_ && items_->size() == 0) raise<ShutDown>();
+      if (shutdown_ && items_->size() == 0)
+        raise<ShutDown>();
     }
     T item = items_->pop();
     not_full_.notify();

@@ -28,7 +28,8 @@ Python: `time.sleep(secs)`. Suspends the calling thread for `secs` seconds (a `d
 when `secs < 0`.
 */
 inline void sleep(pyconc::detail::Timeout secs) {
-  if (secs.seconds < 0) pyconc::detail::raise<ValueError>("sleep length must be non-negative");
+  if (secs.seconds < 0)
+    pyconc::detail::raise<ValueError>("sleep length must be non-negative");
   const auto deadline = pyconc::detail::Deadline::after(secs.seconds);
   std::atomic<std::uint32_t> never_woken{0};  // nobody wakes it: only the deadline ends the wait
   while (pyconc::detail::wait_on(never_woken, 0, deadline)) {
@@ -46,7 +47,9 @@ inline void sleep(pyconc::detail::Timeout secs) {
 }
 
 /** Python: `time.perf_counter()`. Seconds on the finest monotonic clock; only differences matter. */
-[[nodiscard]] inline double perf_counter() noexcept { return monotonic(); }
+[[nodiscard]] inline double perf_counter() noexcept {
+  return monotonic();
+}
 
 }  // namespace time
 }  // namespace v0

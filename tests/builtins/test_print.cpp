@@ -26,7 +26,8 @@ std::string printed(Body body) {
   std::rewind(f);
   std::string out;
   char buf[256];
-  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f))
+    out.append(buf, n);
   std::fclose(f);
   return out;
 }
@@ -106,11 +107,14 @@ TEST_CASE("print from many threads never interleaves within a line", "[print][st
   std::vector<threading::Thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([f, i] {
-      for (int k = 0; k < 200; ++k) print("thread", i, "line", k, "of a longer text to widen the window", kw::file = f);
+      for (int k = 0; k < 200; ++k)
+        print("thread", i, "line", k, "of a longer text to widen the window", kw::file = f);
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   std::fflush(f);
   std::rewind(f);
   char line[512];

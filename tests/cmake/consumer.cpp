@@ -40,8 +40,8 @@ int main() {
   for (auto& thread : threads) {
     thread.join();
   }
-  std::cout << "pyconc " << PYCONC_VERSION_MAJOR << '.' << PYCONC_VERSION_MINOR << '.'
-            << PYCONC_VERSION_PATCH << " via " << CONSUMER_STRINGIFY(PYCONC_CONSUMER_KIND) << ": "
-            << threads.size() << " threads counted " << counter << '\n';
+  std::cout << "pyconc " << PYCONC_VERSION_MAJOR << '.' << PYCONC_VERSION_MINOR << '.' << PYCONC_VERSION_PATCH
+            << " via " << CONSUMER_STRINGIFY(PYCONC_CONSUMER_KIND) << ": " << threads.size() << " threads counted "
+            << counter << '\n';
   return counter == 4000 ? 0 : 1;
 }

@@ -81,7 +81,8 @@ TEST_CASE("A GIL held by another thread at fork is free in the child", "[gil][fo
   threading::Thread holder([&] {
     holding.set();
     const pyconc_test::Stopwatch clock;
-    while (!done.is_set() && clock.elapsed() < 20) gil::checkpoint();  // keeps the GIL
+    while (!done.is_set() && clock.elapsed() < 20)
+      gil::checkpoint();  // keeps the GIL
   });
   {
     gil::gil_scoped_release nogil;

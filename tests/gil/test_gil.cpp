@@ -46,9 +46,11 @@ class GilOn {
 // Spins through checkpoints, like a CPU-bound Python loop, until `stop` (at most `limit` s);
 // sets `started` (if given) first.
 void spin_until(const std::atomic<bool>& stop, double limit = 30.0, threading::Event* started = nullptr) {
-  if (started != nullptr) started->set();
+  if (started != nullptr)
+    started->set();
   const pyconc_test::Stopwatch clock;
-  while (!stop.load() && clock.elapsed() < limit) gil::checkpoint();
+  while (!stop.load() && clock.elapsed() < limit)
+    gil::checkpoint();
 }
 
 }  // namespace
@@ -57,7 +59,8 @@ TEST_CASE("The GIL is off by default and costs no state", "[gil]") {
   CHECK_FALSE(gil::enabled());
   CHECK_FALSE(gil::held());
   const auto before = gil::stats();
-  for (int i = 0; i < 1000; ++i) gil::checkpoint();
+  for (int i = 0; i < 1000; ++i)
+    gil::checkpoint();
   time::sleep(0.001);
   const auto after = gil::stats();
   CHECK(after.switches == before.switches);
@@ -83,7 +86,8 @@ TEST_CASE("enable makes the caller the holder and disable frees it", "[gil]") {
   gil::enable({.policy = gil::Policy::old_gil});
   CHECK(gil::held());
   CHECK(gil::policy() == gil::Policy::old_gil);
-  for (int i = 0; i < 1000; ++i) gil::checkpoint();  // releases and re-takes every 101 checkpoints
+  for (int i = 0; i < 1000; ++i)
+    gil::checkpoint();  // releases and re-takes every 101 checkpoints
   CHECK(gil::held());
   gil::disable();
   CHECK_FALSE(gil::held());
@@ -103,15 +107,20 @@ TEST_CASE("Only one thread runs between two checkpoints", "[gil][mutex]") {
     threads.emplace_back([&] {
       for (int r = 0; r < kRounds; ++r) {
         gil::checkpoint();
-        if (!gil::held()) ++not_held;
-        if (inside.fetch_add(1) != 0) ++overlaps;
-        for (int k = 0; k < 10; ++k) shared = shared + 1;
+        if (!gil::held())
+          ++not_held;
+        if (inside.fetch_add(1) != 0)
+          ++overlaps;
+        for (int k = 0; k < 10; ++k)
+          shared = shared + 1;
         inside.fetch_sub(1);
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   CHECK(overlaps == 0);
   CHECK(not_held == 0);
   CHECK(shared == long{kThreads} * kRounds * 10);
@@ -148,7 +157,8 @@ TEST_CASE("No time slicing when nobody waits", "[gil][interval]") {
   GilOn on(T);
   const auto before = gil::stats();
   const pyconc_test::Stopwatch clock;
-  while (clock.elapsed() < 5 * T) gil::checkpoint();
+  while (clock.elapsed() < 5 * T)
+    gil::checkpoint();
   const auto after = gil::stats();
   CHECK(after.switches == before.switches);
   CHECK(after.drop_requests == 0);
@@ -156,8 +166,8 @@ TEST_CASE("No time slicing when nobody waits", "[gil][interval]") {
 }
 
 TEST_CASE("Blocking calls release the GIL while they wait", "[gil][blocking]") {
-  const std::string call = GENERATE("sleep", "Event.wait", "Lock.acquire", "Condition.wait", "Semaphore.acquire",
-                                    "join");
+  const std::string call =
+      GENERATE("sleep", "Event.wait", "Lock.acquire", "Condition.wait", "Semaphore.acquire", "join");
   GilOn on(1000.0);  // no drop requests: only a release lets the other thread run
   threading::Event ev;
   threading::Lock lock;
@@ -169,9 +179,12 @@ TEST_CASE("Blocking calls release the GIL while they wait", "[gil][blocking]") {
   threading::Thread t([&] {
     held_in_target = gil::held();
     ran = true;
-    if (call == "Event.wait") ev.set();
-    if (call == "Lock.acquire") lock.release();
-    if (call == "Semaphore.acquire") sem.release();
+    if (call == "Event.wait")
+      ev.set();
+    if (call == "Lock.acquire")
+      lock.release();
+    if (call == "Semaphore.acquire")
+      sem.release();
     if (call == "Condition.wait") {
       std::lock_guard with(cond);
       cond.notify();
@@ -184,10 +197,14 @@ TEST_CASE("Blocking calls release the GIL while they wait", "[gil][blocking]") {
     CHECK(cond.wait(5.0));
   } else {
     t.start();
-    if (call == "sleep") time::sleep(0.05);
-    if (call == "Event.wait") CHECK(ev.wait(5.0));
-    if (call == "Lock.acquire") CHECK(lock.acquire(true, 5.0));
-    if (call == "Semaphore.acquire") CHECK(sem.acquire(true, 5.0));
+    if (call == "sleep")
+      time::sleep(0.05);
+    if (call == "Event.wait")
+      CHECK(ev.wait(5.0));
+    if (call == "Lock.acquire")
+      CHECK(lock.acquire(true, 5.0));
+    if (call == "Semaphore.acquire")
+      CHECK(sem.acquire(true, 5.0));
   }
   t.join();
   CHECK(ran);
@@ -196,32 +213,43 @@ TEST_CASE("Blocking calls release the GIL while they wait", "[gil][blocking]") {
 }
 
 TEST_CASE("Queue future and barrier waits release the GIL", "[gil][blocking]") {
-  const std::string call =
-      GENERATE("Queue.get", "Queue.put", "SimpleQueue.get", "Future.result", "ThreadPoolExecutor.submit", "Barrier.wait");
+  const std::string call = GENERATE("Queue.get", "Queue.put", "SimpleQueue.get", "Future.result",
+                                    "ThreadPoolExecutor.submit", "Barrier.wait");
   GilOn on(1000.0);  // no drop requests: only a release lets the other thread run
   queue::Queue<int> q(1);
   queue::SimpleQueue<int> sq;
   concurrent::futures::Future<int> future;
   threading::Barrier barrier(2);
-  if (call == "Queue.put") q.put(0);  // full: the put below waits for the thread's get
+  if (call == "Queue.put")
+    q.put(0);  // full: the put below waits for the thread's get
   std::atomic<bool> held_in_target{false};
   threading::Thread t([&] {
     held_in_target = gil::held();
-    if (call == "Queue.get") q.put(1);
-    if (call == "Queue.put") static_cast<void>(q.get());
-    if (call == "SimpleQueue.get") sq.put(1);
-    if (call == "Future.result") future.set_result(1);
-    if (call == "Barrier.wait") static_cast<void>(barrier.wait(5.0));
+    if (call == "Queue.get")
+      q.put(1);
+    if (call == "Queue.put")
+      static_cast<void>(q.get());
+    if (call == "SimpleQueue.get")
+      sq.put(1);
+    if (call == "Future.result")
+      future.set_result(1);
+    if (call == "Barrier.wait")
+      static_cast<void>(barrier.wait(5.0));
   });
   CHECK(gil::held());
   t.start();
   std::string outcome = "ok";
   try {
-    if (call == "Queue.get") CHECK(q.get(true, 5.0) == 1);
-    if (call == "Queue.put") q.put(2, true, 5.0);
-    if (call == "SimpleQueue.get") CHECK(sq.get(true, 5.0) == 1);
-    if (call == "Future.result") CHECK(future.result(5.0) == 1);
-    if (call == "Barrier.wait") static_cast<void>(barrier.wait(5.0));
+    if (call == "Queue.get")
+      CHECK(q.get(true, 5.0) == 1);
+    if (call == "Queue.put")
+      q.put(2, true, 5.0);
+    if (call == "SimpleQueue.get")
+      CHECK(sq.get(true, 5.0) == 1);
+    if (call == "Future.result")
+      CHECK(future.result(5.0) == 1);
+    if (call == "Barrier.wait")
+      static_cast<void>(barrier.wait(5.0));
     if (call == "ThreadPoolExecutor.submit") {
       // The worker takes the GIL to run the call; result() must release it meanwhile.
       concurrent::futures::ThreadPoolExecutor pool({.max_workers = 1});
@@ -340,7 +368,8 @@ TEST_CASE("gil_scoped_release lets a waiting thread run", "[gil][scoped]") {
   {
     gil::gil_scoped_release nogil;
     const pyconc_test::Stopwatch clock;
-    while (!ran && clock.elapsed() < 10) std::this_thread::yield();  // not a pyconc call
+    while (!ran && clock.elapsed() < 10)
+      std::this_thread::yield();  // not a pyconc call
   }
   CHECK(ran);
   t.join();
@@ -381,7 +410,8 @@ TEST_CASE("disable lets waiting threads run at once", "[gil][enable]") {
   });
   t.start();
   const pyconc_test::Stopwatch clock;
-  while (clock.elapsed() < 0.02) gil::checkpoint();  // t waits for the GIL meanwhile
+  while (clock.elapsed() < 0.02)
+    gil::checkpoint();  // t waits for the GIL meanwhile
   CHECK_FALSE(ran.is_set());
   gil::disable();
   CHECK(ran.wait(5.0));
@@ -457,7 +487,8 @@ TEST_CASE("Convoy effect: a blocking call next to a CPU-bound thread costs a swi
   started.wait();  // the spinner has the GIL now
   constexpr int kOps = 5;
   const pyconc_test::Stopwatch clock;
-  for (int i = 0; i < kOps; ++i) time::sleep(0.002);  // long enough for the spinner to wake
+  for (int i = 0; i < kOps; ++i)
+    time::sleep(0.002);                                  // long enough for the spinner to wake
   const double per_op = clock.elapsed() / kOps - 0.002;  // what the GIL added to each sleep
   stop = true;
   spinner.join();
@@ -477,7 +508,8 @@ TEST_CASE("Old GIL: a blocking call next to a CPU-bound thread gets the GIL back
   started.wait();
   constexpr int kOps = 5;
   const pyconc_test::Stopwatch clock;
-  for (int i = 0; i < kOps; ++i) time::sleep(0.002);  // long enough for the spinner to wake
+  for (int i = 0; i < kOps; ++i)
+    time::sleep(0.002);  // long enough for the spinner to wake
   const double per_op = clock.elapsed() / kOps;
   stop = true;
   spinner.join();

@@ -20,7 +20,8 @@ namespace {
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
   return n;
 }
 
@@ -48,12 +49,14 @@ TEST_CASE("The timeline shows running waiting and io stretches of each thread", 
       [&] {
         started.set();
         const pyconc_test::Stopwatch clock;
-        while (!stop && clock.elapsed() < 20) gil::checkpoint();
+        while (!stop && clock.elapsed() < 20)
+          gil::checkpoint();
       },
       {.name = "Spinner"});
   spinner.start();
   started.wait();
-  for (int i = 0; i < 3; ++i) time::sleep(0.002);  // io, then (if the spinner woke) waiting
+  for (int i = 0; i < 3; ++i)
+    time::sleep(0.002);  // io, then (if the spinner woke) waiting
   stop = true;
   spinner.join();
   gil::timeline::stop();

@@ -13,7 +13,8 @@ TEST_CASE("os.getpid and getppid name this process and its parent", "[os]") {
   const long parent = os::getpid();
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
-  if (child == 0) _exit(os::getppid() == parent && os::getpid() != parent ? 0 : 1);
+  if (child == 0)
+    _exit(os::getppid() == parent && os::getpid() != parent ? 0 : 1);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));

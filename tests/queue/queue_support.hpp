@@ -63,11 +63,14 @@ vectors read after join) and the test thread asserts.
 
 namespace pyconc_test {
 
-inline std::string show(const std::string& s) { return s; }
-inline std::string show(const char* s) { return s; }
+inline std::string show(const std::string& s) {
+  return s;
+}
+inline std::string show(const char* s) {
+  return s;
+}
 template <class T>
-  requires std::is_arithmetic_v<T>
-std::string show(T v) {
+requires std::is_arithmetic_v<T> std::string show(T v) {
   return std::to_string(v);
 }
 template <class T>
@@ -95,14 +98,17 @@ std::string outcome(F&& f) {
 }
 
 /** Gives blocked threads a chance to (wrongly) proceed: 50 ms. */
-inline void settle() { pyconc::time::sleep(0.05); }
+inline void settle() {
+  pyconc::time::sleep(0.05);
+}
 
 /** Polls `pred` every millisecond for at most `seconds`; returns its last value. */
 template <class Pred>
 bool wait_for(Pred&& pred, double seconds = 10.0) {
   const Stopwatch clock;
   while (!pred()) {
-    if (clock.elapsed() > seconds) return pred();
+    if (clock.elapsed() > seconds)
+      return pred();
     pyconc::time::sleep(0.001);
   }
   return true;
@@ -111,10 +117,12 @@ bool wait_for(Pred&& pred, double seconds = 10.0) {
 /** The number of threads of this process (entries of /proc/self/task); 0 if unknown. */
 inline int thread_count() {
   DIR* dir = ::opendir("/proc/self/task");
-  if (dir == nullptr) return 0;
+  if (dir == nullptr)
+    return 0;
   int n = 0;
   while (const dirent* entry = ::readdir(dir))
-    if (entry->d_name[0] != '.') ++n;
+    if (entry->d_name[0] != '.')
+      ++n;
   ::closedir(dir);
   return n;
 }
@@ -156,7 +164,8 @@ class Call {
   or "still running" when it has not ended.
   */
   std::string outcome(double seconds = 10.0) {
-    if (!state_->done.wait(seconds)) return "still running";
+    if (!state_->done.wait(seconds))
+      return "still running";
     thread_.join();
     return state_->result;
   }
@@ -178,7 +187,8 @@ class Call {
 template <class F>
 std::vector<Call> start_calls(int n, const F& body) {
   std::vector<Call> calls;
-  for (int i = 0; i < n; ++i) calls.emplace_back(body);
+  for (int i = 0; i < n; ++i)
+    calls.emplace_back(body);
   return calls;
 }
 
@@ -208,28 +218,32 @@ Woken blocked_call(Body body, Wake wake) {
 /** How many of `calls` have ended. Never blocks. */
 inline int count_finished(const std::vector<Call>& calls) {
   int n = 0;
-  for (const auto& c : calls) n += c.finished() ? 1 : 0;
+  for (const auto& c : calls)
+    n += c.finished() ? 1 : 0;
   return n;
 }
 
 /** Waits at most `seconds` for each of `calls`; how many have not ended. */
 inline int count_stuck(std::vector<Call>& calls, double seconds = 10.0) {
   int n = 0;
-  for (auto& c : calls) n += c.wait(seconds) ? 0 : 1;
+  for (auto& c : calls)
+    n += c.wait(seconds) ? 0 : 1;
   return n;
 }
 
 /** `Call::outcome(seconds)` of each of `calls`, in order. */
 inline std::vector<std::string> outcomes(std::vector<Call>& calls, double seconds = 10.0) {
   std::vector<std::string> results;
-  for (auto& c : calls) results.push_back(c.outcome(seconds));
+  for (auto& c : calls)
+    results.push_back(c.outcome(seconds));
   return results;
 }
 
 /** The longest `seconds()` of `calls` (once their outcomes have been taken). */
 inline double longest(const std::vector<Call>& calls) {
   double most = 0;
-  for (const auto& c : calls) most = std::max(most, c.seconds());
+  for (const auto& c : calls)
+    most = std::max(most, c.seconds());
   return most;
 }
 
@@ -315,8 +329,10 @@ class Model {
   /** The item the queue's `get()` should return now. Call only when not empty. */
   T get() {
     auto next = items_.begin();
-    if (order_ == Order::lifo) next = items_.end() - 1;
-    if (order_ == Order::smallest) next = std::min_element(items_.begin(), items_.end());
+    if (order_ == Order::lifo)
+      next = items_.end() - 1;
+    if (order_ == Order::smallest)
+      next = std::min_element(items_.begin(), items_.end());
     T item = std::move(*next);
     items_.erase(next);
     return item;
@@ -324,7 +340,8 @@ class Model {
   /** Every item left, in the order of `get()`. */
   std::vector<T> drain() {
     std::vector<T> out;
-    while (!items_.empty()) out.push_back(get());
+    while (!items_.empty())
+      out.push_back(get());
     return out;
   }
   [[nodiscard]] std::size_t size() const { return items_.size(); }
@@ -344,7 +361,8 @@ Model<T> model_of() {
 template <class Q, class T = int>
 std::vector<T> order_of(std::vector<T> items) {
   Model<T> model(QueueTraits<Q>::order);
-  for (auto& item : items) model.put(std::move(item));
+  for (auto& item : items)
+    model.put(std::move(item));
   return model.drain();
 }
 
@@ -361,11 +379,13 @@ Q make_queue(long long maxsize) {
 /** Wakes up to `stuck` getters blocked on `q`: by `shutdown()`, or by putting -1 for each. */
 template <class Q>
 void release_getters(Q& q, int stuck) {
-  if (stuck == 0) return;
+  if (stuck == 0)
+    return;
   if constexpr (QueueTraits<Q>::has_tasks) {
     q.shutdown();
   } else {
-    for (int i = 0; i < stuck; ++i) q.put(-1);
+    for (int i = 0; i < stuck; ++i)
+      q.put(-1);
   }
 }
 
@@ -377,11 +397,11 @@ void release_getters(Q& q, int stuck) {
 #define PYCONC_TEST_ALL_QUEUES PYCONC_TEST_TASK_QUEUES, queue::SimpleQueue<int>
 
 /** `REQUIRE_RAISES(expr, Type, message)`, after about `T` seconds (as `REQUIRE_TIMING`). */
-#define REQUIRE_RAISES_AFTER(expr, Type, message, T)                   \
-  do {                                                                 \
-    const ::pyconc_test::Stopwatch pyconc_test_clock_;                 \
-    REQUIRE_RAISES(expr, Type, message);                               \
-    REQUIRE_TIMING(pyconc_test_clock_.elapsed(), T);                   \
+#define REQUIRE_RAISES_AFTER(expr, Type, message, T)   \
+  do {                                                 \
+    const ::pyconc_test::Stopwatch pyconc_test_clock_; \
+    REQUIRE_RAISES(expr, Type, message);               \
+    REQUIRE_TIMING(pyconc_test_clock_.elapsed(), T);   \
   } while (false)
 
 #endif  // PYCONC_TESTS_QUEUE_QUEUE_SUPPORT_HPP_INCLUDED

@@ -35,7 +35,8 @@ static_assert(!std::is_copy_assignable_v<queue::PriorityQueue<int>>);
 template <class Q>
 auto drain(Q& q) {
   std::vector<decltype(q.get())> out;
-  while (!q.empty()) out.push_back(q.get_nowait());
+  while (!q.empty())
+    out.push_back(q.get_nowait());
   return out;
 }
 
@@ -43,7 +44,8 @@ auto drain(Q& q) {
 
 TEST_CASE("PriorityQueue.takes the smallest item first", "[queue][priority]") {
   queue::PriorityQueue<int> q;
-  for (int x : {5, 3, 9, 1, 7, 3, 8, 0, 6, 2, 4, -1, 10}) q.put(x);
+  for (int x : {5, 3, 9, 1, 7, 3, 8, 0, 6, 2, 4, -1, 10})
+    q.put(x);
   CHECK(drain(q) == std::vector<int>{-1, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10});
   // Interleaved: each get takes the smallest item present at that moment.
   q.put(5);
@@ -91,7 +93,8 @@ TEST_CASE("PriorityQueue.a blocked put gets in only after the get that makes roo
 TEST_CASE("PriorityQueue.uses a custom comparator", "[queue][priority]") {
   SECTION("std::greater: largest first") {
     queue::PriorityQueue<int, std::greater<int>> q;
-    for (int x : {3, 1, 4, 1, 5, 9, 2, 6}) q.put(x);
+    for (int x : {3, 1, 4, 1, 5, 9, 2, 6})
+      q.put(x);
     CHECK(drain(q) == std::vector<int>{9, 6, 5, 4, 3, 2, 1, 1});
   }
   SECTION("a comparator on a field") {
@@ -143,7 +146,8 @@ TEST_CASE("PriorityQueue.equal items leave in insertion order", "[queue][priorit
         got[static_cast<std::size_t>(e.first)].push_back(e.second);
       }
     }
-    for (const Entry& e : drain(q)) got[static_cast<std::size_t>(e.first)].push_back(e.second);
+    for (const Entry& e : drain(q))
+      got[static_cast<std::size_t>(e.first)].push_back(e.second);
     // Within each priority, the order out is the order in.
     CHECK(got == expected);
   }

@@ -30,8 +30,8 @@
 
 using namespace pyconc;
 using namespace std::chrono_literals;
-using pyconc_test::Call;
 using pyconc_test::blocked_call;
+using pyconc_test::Call;
 using pyconc_test::make_queue;
 using pyconc_test::model_of;
 using pyconc_test::order_of;
@@ -63,7 +63,8 @@ void exit_while_daemons_use(queue::Queue<std::string>& q, int fd) {
         [&q] {
           for (;;) {
             std::string s = q.get();
-            if (s.size() > 64) s.resize(1);
+            if (s.size() > 64)
+              s.resize(1);
             q.put(s + "x");
             q.task_done();
           }
@@ -118,7 +119,8 @@ TEMPLATE_TEST_CASE("Queue.basic behaviour as in test_queue.py basic_queue_test",
     put(111);
     put(333);
     put(222);
-    for (int i = 0; i < 3; ++i) CHECK(q.get() == expected.get());
+    for (int i = 0; i < 3; ++i)
+      CHECK(q.get() == expected.get());
     for (int i = 0; i < kQueueSize - 1; ++i) {
       put(i);
       CHECK(q.qsize() == static_cast<std::size_t>(i + 1));
@@ -144,7 +146,8 @@ TEMPLATE_TEST_CASE("Queue.basic behaviour as in test_queue.py basic_queue_test",
     CHECK(timed.outcome == "returned");
     expected.put(7 * kQueueSize);
     std::vector<int> rest;
-    for (int i = 0; i < kQueueSize; ++i) rest.push_back(q.get());
+    for (int i = 0; i < kQueueSize; ++i)
+      rest.push_back(q.get());
     CHECK(rest == expected.drain());
     CHECK(q.qsize() == 0);
     REQUIRE_RAISES(q.get(false), queue::Empty, "");
@@ -158,7 +161,8 @@ TEMPLATE_TEST_CASE("Queue.basic behaviour as in test_queue.py basic_queue_test",
     CHECK_FALSE(get_timed.finished_early);
     CHECK(get_timed.outcome == "returned -8");
     // Every put was counted; take them all back.
-    for (std::size_t i = q.unfinished_tasks(); i > 0; --i) q.task_done();
+    for (std::size_t i = q.unfinished_tasks(); i > 0; --i)
+      q.task_done();
   }
 }
 
@@ -169,7 +173,8 @@ TEMPLATE_TEST_CASE("Queue.keeps its order across interleaved puts and gets", "[q
   int taken = 0;
   std::vector<int> wrong;  // items that came out where the model has another one
   const auto take = [&](int item) {
-    if (item != expected.get()) wrong.push_back(item);
+    if (item != expected.get())
+      wrong.push_back(item);
     ++taken;
   };
   for (int round = 0; round < 60; ++round) {
@@ -178,10 +183,12 @@ TEMPLATE_TEST_CASE("Queue.keeps its order across interleaved puts and gets", "[q
       q.put(item);
       expected.put(item);
     }
-    for (int i = 0; i < round % 5 + 1 && !q.empty(); ++i) take(q.get());
+    for (int i = 0; i < round % 5 + 1 && !q.empty(); ++i)
+      take(q.get());
   }
   CHECK(q.qsize() == expected.size());
-  while (!q.empty()) take(q.get_nowait());
+  while (!q.empty())
+    take(q.get_nowait());
   CHECK(wrong.empty());
   CHECK(taken == put);
 }
@@ -199,7 +206,8 @@ TEMPLATE_TEST_CASE("Queue.put_nowait and get_nowait raise Full and Empty (test_n
   // A failed put changes nothing.
   CHECK(q.qsize() == static_cast<std::size_t>(kQueueSize));
   CHECK(q.unfinished_tasks() == static_cast<std::size_t>(kQueueSize));
-  for (int i = 0; i < kQueueSize; ++i) CHECK(q.get_nowait() == expected.get());
+  for (int i = 0; i < kQueueSize; ++i)
+    CHECK(q.get_nowait() == expected.get());
   REQUIRE_RAISES(q.get_nowait(), queue::Empty, "");
   REQUIRE_RAISES(q.get(false), queue::Empty, "");
   CHECK(q.unfinished_tasks() == static_cast<std::size_t>(kQueueSize));
@@ -227,7 +235,8 @@ TEMPLATE_TEST_CASE("Queue.maxsize of zero or less is unbounded and never full", 
   auto maxsize = GENERATE(0LL, -1LL, -2LL, -100LL);
   TestType q(maxsize);
   CHECK(q.maxsize() == maxsize);
-  for (int i = 0; i < 1000; ++i) q.put_nowait(i);
+  for (int i = 0; i < 1000; ++i)
+    q.put_nowait(i);
   q.put(1000, false);
   q.put(1001, true, 0.0);
   CHECK(q.qsize() == 1002);
@@ -263,15 +272,20 @@ TEMPLATE_TEST_CASE("Queue.maxsize can be changed at run time (test_shrinking_que
   q.maxsize(-1);
   CHECK_FALSE(q.full());
   std::vector<int> out;
-  while (!q.empty()) out.push_back(q.get());
+  while (!q.empty())
+    out.push_back(q.get());
   CHECK(out == order_of<TestType>({1, 2, 3, 4, 5, 6, 7}));
 }
 
 TEMPLATE_TEST_CASE("Queue.get with a timeout raises Empty after about that long", "[queue][timeout]",
                    PYCONC_TEST_ALL_QUEUES) {
   TestType q;
-  SECTION("double seconds") { REQUIRE_RAISES_AFTER(q.get(true, 0.1), queue::Empty, "", 0.1); }
-  SECTION("std::chrono milliseconds") { REQUIRE_RAISES_AFTER(q.get(true, 100ms), queue::Empty, "", 0.1); }
+  SECTION("double seconds") {
+    REQUIRE_RAISES_AFTER(q.get(true, 0.1), queue::Empty, "", 0.1);
+  }
+  SECTION("std::chrono milliseconds") {
+    REQUIRE_RAISES_AFTER(q.get(true, 100ms), queue::Empty, "", 0.1);
+  }
   SECTION("std::chrono duration<double>") {
     REQUIRE_RAISES_AFTER(q.get(true, std::chrono::duration<double>(0.1)), queue::Empty, "", 0.1);
   }
@@ -281,8 +295,12 @@ TEMPLATE_TEST_CASE("Queue.put with a timeout raises Full after about that long",
                    PYCONC_TEST_TASK_QUEUES) {
   TestType q(1);
   q.put(1);
-  SECTION("double seconds") { REQUIRE_RAISES_AFTER(q.put(2, true, 0.1), queue::Full, "", 0.1); }
-  SECTION("std::chrono milliseconds") { REQUIRE_RAISES_AFTER(q.put(2, true, 100ms), queue::Full, "", 0.1); }
+  SECTION("double seconds") {
+    REQUIRE_RAISES_AFTER(q.put(2, true, 0.1), queue::Full, "", 0.1);
+  }
+  SECTION("std::chrono milliseconds") {
+    REQUIRE_RAISES_AFTER(q.put(2, true, 100ms), queue::Full, "", 0.1);
+  }
   CHECK(q.qsize() == 1);
   CHECK(q.unfinished_tasks() == 1);
   CHECK(q.get() == 1);
@@ -389,7 +407,8 @@ TEMPLATE_TEST_CASE("Queue.a blocked get really blocks until a put", "[queue][blo
   CHECK_FALSE(get.finished_early);
   CHECK(get.outcome == "returned spam");
   CHECK(q.empty());
-  if constexpr (QueueTraits<TestType>::has_tasks) CHECK(q.unfinished_tasks() == 1);
+  if constexpr (QueueTraits<TestType>::has_tasks)
+    CHECK(q.unfinished_tasks() == 1);
 }
 
 TEMPLATE_TEST_CASE("Queue.a blocked put really blocks until a get", "[queue][blocking]", PYCONC_TEST_TASK_QUEUES) {
@@ -446,7 +465,8 @@ TEMPLATE_TEST_CASE("Queue.many blocked getters each get one item with no lost wa
   }
   settle();
   const int early = pyconc_test::count_finished(getters);
-  for (int i = n - 1; i >= 0; --i) q.put(i);  // back to back: each put must wake one getter
+  for (int i = n - 1; i >= 0; --i)
+    q.put(i);  // back to back: each put must wake one getter
   const int stuck = pyconc_test::count_stuck(getters);
   pyconc_test::release_getters(q, stuck);  // rescue the stuck ones before asserting
   const auto returned = pyconc_test::tally_returned(pyconc_test::outcomes(getters, 40.0), n);
@@ -463,7 +483,8 @@ TEMPLATE_TEST_CASE("Queue.many blocked putters all get through as items are take
   TestType q(1);
   q.put(-1);
   std::vector<Call> putters;
-  for (int i = 0; i < n; ++i) putters.emplace_back([&q, i] { q.put(i); });
+  for (int i = 0; i < n; ++i)
+    putters.emplace_back([&q, i] { q.put(i); });
   settle();
   const int early = pyconc_test::count_finished(putters);
   std::vector<int> got;
@@ -471,9 +492,11 @@ TEMPLATE_TEST_CASE("Queue.many blocked putters all get through as items are take
   for (int i = 0; i <= n && error.empty(); ++i) {
     // A putter left asleep would leave the queue empty: get() would then time out.
     const std::string r = outcome([&] { got.push_back(q.get(true, 10.0)); });
-    if (r != "returned") error = r;
+    if (r != "returned")
+      error = r;
   }
-  if (!error.empty()) q.shutdown();
+  if (!error.empty())
+    q.shutdown();
   const std::vector<std::string> results = pyconc_test::outcomes(putters);
   CHECK(early == 0);
   CHECK(error.empty());
@@ -481,7 +504,8 @@ TEMPLATE_TEST_CASE("Queue.many blocked putters all get through as items are take
   REQUIRE(got.size() == static_cast<std::size_t>(n + 1));
   CHECK(got[0] == -1);
   std::vector<int> seen(static_cast<std::size_t>(n), 0);
-  for (std::size_t i = 1; i < got.size(); ++i) ++seen[static_cast<std::size_t>(got[i])];
+  for (std::size_t i = 1; i < got.size(); ++i)
+    ++seen[static_cast<std::size_t>(got[i])];
   CHECK(seen == std::vector<int>(static_cast<std::size_t>(n), 1));
 }
 
@@ -502,8 +526,7 @@ TEMPLATE_TEST_CASE("Queue.task_done called too many times raises ValueError", "[
   CHECK(q.qsize() == 1);
 }
 
-TEMPLATE_TEST_CASE("Queue.join returns at once when no task is unfinished", "[queue][join]",
-                   PYCONC_TEST_TASK_QUEUES) {
+TEMPLATE_TEST_CASE("Queue.join returns at once when no task is unfinished", "[queue][join]", PYCONC_TEST_TASK_QUEUES) {
   TestType q;
   q.join();
   q.put(1);
@@ -514,8 +537,7 @@ TEMPLATE_TEST_CASE("Queue.join returns at once when no task is unfinished", "[qu
   CHECK(q.unfinished_tasks() == 0);
 }
 
-TEMPLATE_TEST_CASE("Queue.join blocks until every task is done", "[queue][join][blocking]",
-                   PYCONC_TEST_TASK_QUEUES) {
+TEMPLATE_TEST_CASE("Queue.join blocks until every task is done", "[queue][join][blocking]", PYCONC_TEST_TASK_QUEUES) {
   TestType q;
   q.put(1);
   q.put(3);
@@ -559,14 +581,17 @@ TEMPLATE_TEST_CASE("Queue.join with worker threads can be repeated (queue_join_t
         }
       });
     }
-    for (auto& t : workers) t.start();
-    for (int i = 0; i < 100; ++i) q.put(i);
+    for (auto& t : workers)
+      t.start();
+    for (int i = 0; i < 100; ++i)
+      q.put(i);
     q.join();
     const long after_join = cum.load();
     q.put(-1);
     q.put(-1);
     q.join();  // join twice
-    for (auto& t : workers) t.join();
+    for (auto& t : workers)
+      t.join();
     CHECK(after_join == 4950);
   }
   REQUIRE_RAISES(q.task_done(), ValueError, "task_done() called too many times");
@@ -672,8 +697,7 @@ TEST_CASE("Queue.a namespace-scope queue outlives daemon workers busy in it at e
   require_clean_exit(child);
 }
 
-TEST_CASE("Queue.a function-local static queue outlives daemon workers busy in it at exit",
-          "[queue][exit]") {
+TEST_CASE("Queue.a function-local static queue outlives daemon workers busy in it at exit", "[queue][exit]") {
   // The same with the queue a function-local static (a "Meyers singleton") first used after a
   // thread has been started: its destructor runs before the exit handler that the first
   // Thread::start installed, so the queue must notice the exit by itself.
@@ -697,14 +721,18 @@ TEST_CASE("Queue.a burst of gets lets every blocked putter of a full queue throu
   // though only the first get finds the queue full (the two-lock FIFO passes the wake-up on).
   const int size = GENERATE(2, 4, 16);
   queue::Queue<int> q(size);
-  for (int i = 0; i < size; ++i) q.put(-1);
+  for (int i = 0; i < size; ++i)
+    q.put(-1);
   std::vector<Call> putters;
-  for (int i = 0; i < size; ++i) putters.emplace_back([&q, i] { q.put(i); });
+  for (int i = 0; i < size; ++i)
+    putters.emplace_back([&q, i] { q.put(i); });
   settle();
   const int early = pyconc_test::count_finished(putters);
-  for (int i = 0; i < size; ++i) CHECK(q.get() == -1);  // back to back
+  for (int i = 0; i < size; ++i)
+    CHECK(q.get() == -1);  // back to back
   const int stuck = pyconc_test::count_stuck(putters);
-  if (stuck > 0) q.shutdown();  // rescue the stuck ones before asserting
+  if (stuck > 0)
+    q.shutdown();  // rescue the stuck ones before asserting
   const std::vector<std::string> results = pyconc_test::outcomes(putters);
   CHECK(early == 0);
   CHECK(stuck == 0);
@@ -733,7 +761,8 @@ TEST_CASE("Queue.destroys the items it still holds and keeps order across many i
   const int taken = put / 3;
   {
     queue::Queue<Counted> q;
-    for (int i = 0; i < put; ++i) q.put(Counted(std::to_string(i)));
+    for (int i = 0; i < put; ++i)
+      q.put(Counted(std::to_string(i)));
     CHECK(Counted::alive == put);
     for (int i = 0; i < taken; ++i) {
       const Counted item = q.get();

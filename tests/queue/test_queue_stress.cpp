@@ -26,12 +26,12 @@ constexpr long long kSentinel = -1;
 
 /** What the consumers received, checked in the test thread after every thread has ended. */
 struct Tally {
-  long long expected = 0;          // items put
-  long long received = 0;          // items got (sentinels excluded)
-  long long duplicates = 0;        // items got more than once
-  long long missing = 0;           // items put and never got
-  long long out_of_range = 0;      // values never put
-  long long order_violations = 0;  // a consumer got a producer's items out of order (FIFO only)
+  long long expected = 0;           // items put
+  long long received = 0;           // items got (sentinels excluded)
+  long long duplicates = 0;         // items got more than once
+  long long missing = 0;            // items put and never got
+  long long out_of_range = 0;       // values never put
+  long long order_violations = 0;   // a consumer got a producer's items out of order (FIFO only)
   std::vector<std::string> errors;  // exceptions that escaped a producer or a consumer
 };
 
@@ -44,7 +44,9 @@ taken, then puts one sentinel per consumer.
 */
 template <class Q, class Put, class Get>
 Tally move_items(Q& q, int producers, int consumers, long long per_producer, bool fifo, Put put, Get get) {
-  constexpr bool has_tasks = requires(Q& x) { x.task_done(); };
+  constexpr bool has_tasks = requires(Q & x) {
+    x.task_done();
+  };
   std::vector<std::vector<long long>> got(static_cast<std::size_t>(consumers));
   std::vector<std::string> producer_errors(static_cast<std::size_t>(producers));
   std::vector<std::string> consumer_errors(static_cast<std::size_t>(consumers));
@@ -56,7 +58,8 @@ Tally move_items(Q& q, int producers, int consumers, long long per_producer, boo
       start.wait();
       producer_errors[static_cast<std::size_t>(p)] = pyconc_test::raised([&] {
         const long long base = p * per_producer;
-        for (long long i = 0; i < per_producer; ++i) put(q, base + i);
+        for (long long i = 0; i < per_producer; ++i)
+          put(q, base + i);
       });
     });
   }
@@ -68,19 +71,27 @@ Tally move_items(Q& q, int producers, int consumers, long long per_producer, boo
       consumer_errors[static_cast<std::size_t>(c)] = pyconc_test::raised([&] {
         for (;;) {
           const long long value = get(q);
-          if constexpr (has_tasks) q.task_done();
-          if (value == kSentinel) return;
+          if constexpr (has_tasks)
+            q.task_done();
+          if (value == kSentinel)
+            return;
           mine.push_back(value);
         }
       });
     });
   }
-  for (auto& t : producer_threads) t.start();
-  for (auto& t : consumer_threads) t.start();
-  for (auto& t : producer_threads) t.join();
-  if constexpr (has_tasks) q.join();  // every item taken (and done) before the sentinels go in
-  for (int c = 0; c < consumers; ++c) q.put(kSentinel);
-  for (auto& t : consumer_threads) t.join();
+  for (auto& t : producer_threads)
+    t.start();
+  for (auto& t : consumer_threads)
+    t.start();
+  for (auto& t : producer_threads)
+    t.join();
+  if constexpr (has_tasks)
+    q.join();  // every item taken (and done) before the sentinels go in
+  for (int c = 0; c < consumers; ++c)
+    q.put(kSentinel);
+  for (auto& t : consumer_threads)
+    t.join();
 
   Tally tally;
   tally.expected = producers * per_producer;
@@ -94,18 +105,23 @@ Tally move_items(Q& q, int producers, int consumers, long long per_producer, boo
         continue;
       }
       auto& mark = seen[static_cast<std::size_t>(value)];
-      if (mark != 0) ++tally.duplicates;
+      if (mark != 0)
+        ++tally.duplicates;
       mark = 1;
       auto& previous = last[static_cast<std::size_t>(value / per_producer)];
-      if (fifo && value <= previous) ++tally.order_violations;
+      if (fifo && value <= previous)
+        ++tally.order_violations;
       previous = value;
     }
   }
-  for (unsigned char mark : seen) tally.missing += mark == 0 ? 1 : 0;
+  for (unsigned char mark : seen)
+    tally.missing += mark == 0 ? 1 : 0;
   for (const auto& e : producer_errors)
-    if (e != "no exception") tally.errors.push_back("producer: " + e);
+    if (e != "no exception")
+      tally.errors.push_back("producer: " + e);
   for (const auto& e : consumer_errors)
-    if (e != "no exception") tally.errors.push_back("consumer: " + e);
+    if (e != "no exception")
+      tally.errors.push_back("consumer: " + e);
   return tally;
 }
 
@@ -128,7 +144,8 @@ Tally stress(Q& q, int producers, int consumers, long long per_producer, Put put
   const Tally t = move_items(q, producers, consumers, per_producer, fifo, put, get);
   check(t);
   CHECK(q.empty());
-  if constexpr (pyconc_test::QueueTraits<Q>::has_tasks) CHECK(q.unfinished_tasks() == 0);
+  if constexpr (pyconc_test::QueueTraits<Q>::has_tasks)
+    CHECK(q.unfinished_tasks() == 0);
   return t;
 }
 
@@ -205,8 +222,10 @@ TEST_CASE("Queue.stress with put_nowait and get_nowait", "[queue][stress]") {
 TEST_CASE("Queue.stress with blocking and timed calls mixed", "[queue][stress][timeout]") {
   queue::Queue<long long> q(16);
   auto mixed_put = [](auto& qq, long long v) {
-    if (v % 2 == 0) qq.put(v);
-    else timed_put(qq, v);
+    if (v % 2 == 0)
+      qq.put(v);
+    else
+      timed_put(qq, v);
   };
   auto mixed_get = [](auto& qq) {
     thread_local long long n = 0;  // each consumer alternates on its own
@@ -222,8 +241,12 @@ TEST_CASE("SimpleQueue.stress 8 producers and 8 consumers with no loss and no du
 
 TEST_CASE("SimpleQueue.stress with timed and non-blocking gets", "[queue][simple][stress][timeout]") {
   queue::SimpleQueue<long long> q;
-  SECTION("timed") { stress(q, 4, 8, 20'000, blocking_put, timed_get); }
-  SECTION("non-blocking") { stress(q, 4, 4, 20'000, blocking_put, nowait_get); }
+  SECTION("timed") {
+    stress(q, 4, 8, 20'000, blocking_put, timed_get);
+  }
+  SECTION("non-blocking") {
+    stress(q, 4, 4, 20'000, blocking_put, nowait_get);
+  }
 }
 
 TEST_CASE("LifoQueue.stress 8 producers and 8 consumers with no loss and no duplicate", "[queue][lifo][stress]") {
@@ -256,17 +279,21 @@ TEST_CASE("PriorityQueue.stress a lone consumer sees each snapshot in order", "[
   std::vector<threading::Thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&q, p] {
-      for (long long i = 0; i < kPer; ++i) q.put((i * 7919 + p) % (kPer * kProducers));
+      for (long long i = 0; i < kPer; ++i)
+        q.put((i * 7919 + p) % (kPer * kProducers));
     });
   }
-  for (auto& t : producers) t.start();
-  for (auto& t : producers) t.join();
+  for (auto& t : producers)
+    t.start();
+  for (auto& t : producers)
+    t.join();
   REQUIRE(q.qsize() == static_cast<std::size_t>(kPer * kProducers));
   long long previous = -1;
   long long violations = 0;
   while (!q.empty()) {
     const long long v = q.get_nowait();
-    if (v < previous) ++violations;
+    if (v < previous)
+      ++violations;
     previous = v;
   }
   CHECK(violations == 0);

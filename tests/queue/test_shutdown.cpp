@@ -31,7 +31,8 @@ constexpr const char* kShutDown = "ShutDown: ";
 template <class Q>
 std::vector<int> sorted_gets(Q& q, int n) {
   std::vector<int> out;
-  for (int i = 0; i < n; ++i) out.push_back(q.get());
+  for (int i = 0; i < n; ++i)
+    out.push_back(q.get());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -112,7 +113,8 @@ TEMPLATE_TEST_CASE("Queue.shutdown makes get with a negative timeout raise ShutD
   TestType q;
   q.put(1);
   q.shutdown(immediate);
-  if (!immediate) CHECK(q.get() == 1);
+  if (!immediate)
+    CHECK(q.get() == 1);
   REQUIRE_RAISES(q.get(true, -1), queue::ShutDown, "");
   REQUIRE_RAISES(q.get(true, -1s), queue::ShutDown, "");
 }
@@ -234,8 +236,8 @@ TEMPLATE_TEST_CASE("Queue.shutdown wakes blocked putters with ShutDown", "[queue
   REQUIRE_RAISES(q.get_nowait(), queue::ShutDown, "");
 }
 
-TEMPLATE_TEST_CASE("Queue.shutdown then getters take what is left and the rest get ShutDown",
-                   "[queue][shutdown]", PYCONC_TEST_TASK_QUEUES) {
+TEMPLATE_TEST_CASE("Queue.shutdown then getters take what is left and the rest get ShutDown", "[queue][shutdown]",
+                   PYCONC_TEST_TASK_QUEUES) {
   // _shutdown_get: a full queue of two, getters that start after shutdown()
   const bool immediate = GENERATE(false, true);
   INFO("immediate " << immediate);
@@ -350,7 +352,8 @@ TEMPLATE_TEST_CASE("Queue.shutdown with getters doing task_done and joiners", "[
   go.set();
   q.shutdown(false);
   std::vector<std::string> results = outcomes(getters);
-  for (const auto& r : outcomes(joiners)) results.push_back(r);
+  for (const auto& r : outcomes(joiners))
+    results.push_back(r);
   CHECK(count(results, "returned 1") == 1);
   CHECK(count(results, "returned 2") == 1);
   CHECK(count(results, "returned") == 2);
@@ -381,7 +384,8 @@ TEMPLATE_TEST_CASE("Queue.shutdown amid many producers and consumers loses nothi
           const int value = i * kWriters + w;
           q.put(value);
           put_ok[static_cast<std::size_t>(w)].push_back(value);
-          if (++put_count == kShutdownAfter) time_to_shut.set();
+          if (++put_count == kShutdownAfter)
+            time_to_shut.set();
         }
       });
     });
@@ -401,9 +405,11 @@ TEMPLATE_TEST_CASE("Queue.shutdown amid many producers and consumers loses nothi
     time_to_shut.wait();
     shutdown_result = outcome([&] { q.shutdown(immediate); });
   });
-  for (auto& t : threads) t.start();
+  for (auto& t : threads)
+    t.start();
   std::vector<Call> joiners = pyconc_test::start_calls(immediate ? kJoiners : 0, [&] { q.join(); });
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   const std::vector<std::string> join_results = outcomes(joiners);
 
   CHECK(shutdown_result == "returned");
@@ -413,9 +419,11 @@ TEMPLATE_TEST_CASE("Queue.shutdown amid many producers and consumers loses nothi
   CHECK(q.empty());
   CHECK(q.unfinished_tasks() == 0);
   std::vector<int> all_put;
-  for (const auto& v : put_ok) all_put.insert(all_put.end(), v.begin(), v.end());
+  for (const auto& v : put_ok)
+    all_put.insert(all_put.end(), v.begin(), v.end());
   std::vector<int> all_got;
-  for (const auto& v : got) all_got.insert(all_got.end(), v.begin(), v.end());
+  for (const auto& v : got)
+    all_got.insert(all_got.end(), v.begin(), v.end());
   std::sort(all_put.begin(), all_put.end());
   std::sort(all_got.begin(), all_got.end());
   CHECK(all_put.size() >= static_cast<std::size_t>(kShutdownAfter));

@@ -26,12 +26,30 @@ static_assert(!std::is_copy_constructible_v<SQ>);
 static_assert(!std::is_copy_assignable_v<SQ>);
 
 // Python's SimpleQueue has none of these (AttributeError); here they do not compile.
-template <class Q> constexpr bool has_task_done = requires(Q& q) { q.task_done(); };
-template <class Q> constexpr bool has_join = requires(Q& q) { q.join(); };
-template <class Q> constexpr bool has_full = requires(Q& q) { q.full(); };
-template <class Q> constexpr bool has_maxsize = requires(Q& q) { q.maxsize(); };
-template <class Q> constexpr bool has_shutdown = requires(Q& q) { q.shutdown(); };
-template <class Q> constexpr bool has_unfinished_tasks = requires(Q& q) { q.unfinished_tasks(); };
+template <class Q>
+constexpr bool has_task_done = requires(Q& q) {
+  q.task_done();
+};
+template <class Q>
+constexpr bool has_join = requires(Q& q) {
+  q.join();
+};
+template <class Q>
+constexpr bool has_full = requires(Q& q) {
+  q.full();
+};
+template <class Q>
+constexpr bool has_maxsize = requires(Q& q) {
+  q.maxsize();
+};
+template <class Q>
+constexpr bool has_shutdown = requires(Q& q) {
+  q.shutdown();
+};
+template <class Q>
+constexpr bool has_unfinished_tasks = requires(Q& q) {
+  q.unfinished_tasks();
+};
 static_assert(!has_task_done<SQ> && !has_join<SQ> && !has_full<SQ> && !has_maxsize<SQ>);
 static_assert(!has_shutdown<SQ> && !has_unfinished_tasks<SQ>);
 // ... which Queue has (the checks above can tell).
@@ -73,10 +91,12 @@ TEST_CASE("SimpleQueue.put never blocks and ignores block and timeout", "[queue]
   q.put(7, true, 0);
   q.put(8, true, 5.0);
   q.put_nowait(9);
-  for (int i = 10; i < 100000; ++i) q.put(i, false);  // unbounded
+  for (int i = 10; i < 100000; ++i)
+    q.put(i, false);  // unbounded
   CHECK(clock.elapsed() < 5.0);
   CHECK(q.qsize() == 99999);
-  for (int i = 1; i < 10; ++i) CHECK(q.get() == i);
+  for (int i = 1; i < 10; ++i)
+    CHECK(q.get() == i);
 }
 
 TEST_CASE("SimpleQueue.get_nowait and get with block false raise Empty", "[queue][simple][errors]") {

@@ -18,9 +18,12 @@ namespace {
 // Runs `body` in `n` threads and joins them.
 void run_threads(int n, const std::function<void()>& body) {
   std::vector<threading::Thread> threads;
-  for (int i = 0; i < n; ++i) threads.emplace_back(body);
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back(body);
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
 }
 
 // Starts `n` threads that wait on `barrier`, counting BrokenBarrierErrors in `broken`, and
@@ -36,8 +39,10 @@ std::vector<threading::Thread> start_waiters(threading::Barrier& barrier, int n,
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (int spins = 0; barrier.n_waiting() < static_cast<std::size_t>(n) && spins < 5000; ++spins) time::sleep(0.001);
+  for (auto& t : threads)
+    t.start();
+  for (int spins = 0; barrier.n_waiting() < static_cast<std::size_t>(n) && spins < 5000; ++spins)
+    time::sleep(0.001);
   return threads;
 }
 
@@ -62,7 +67,8 @@ TEST_CASE("Barrier.wait gives each party a distinct index, cycle after cycle", "
     for (int cycle = 0; cycle < 3; ++cycle) {
       ++arrived;
       const auto index = barrier.wait();
-      if (arrived.load() < n * (cycle + 1)) ++phase_errors;  // nobody leaves before all arrived
+      if (arrived.load() < n * (cycle + 1))
+        ++phase_errors;  // nobody leaves before all arrived
       {
         std::lock_guard with(lock);
         seen[static_cast<std::size_t>(cycle)].insert(index);
@@ -71,7 +77,8 @@ TEST_CASE("Barrier.wait gives each party a distinct index, cycle after cycle", "
     }
   });
   CHECK(phase_errors == 0);
-  for (const auto& s : seen) CHECK(s == std::multiset<std::size_t>{0, 1, 2, 3, 4});
+  for (const auto& s : seen)
+    CHECK(s == std::multiset<std::size_t>{0, 1, 2, 3, 4});
   CHECK(barrier.n_waiting() == 0);
   CHECK_FALSE(barrier.broken());
 }
@@ -83,7 +90,8 @@ TEST_CASE("Barrier action runs once, before anyone is released", "[barrier]") {
   threading::Barrier barrier(n, [&] { ++actions; });
   run_threads(n, [&] {
     barrier.wait();
-    if (actions.load() != 1) ++released_before_action;
+    if (actions.load() != 1)
+      ++released_before_action;
   });
   CHECK(actions == 1);
   CHECK(released_before_action == 0);
@@ -99,10 +107,12 @@ TEST_CASE("Barrier action that throws breaks the barrier", "[barrier][errors]") 
     try {
       barrier.wait();
     } catch (const threading::BrokenBarrierError& e) {
-      if (!std::string(e.what()).empty()) ++wrong_messages;
+      if (!std::string(e.what()).empty())
+        ++wrong_messages;
       ++broken_errors;
     } catch (const ValueError& e) {
-      if (std::string(e.what()) != "action failed") ++wrong_messages;
+      if (std::string(e.what()) != "action failed")
+        ++wrong_messages;
       ++action_errors;
     }
   });
@@ -146,7 +156,8 @@ TEST_CASE("Barrier.abort makes waiters raise BrokenBarrierError", "[barrier]") {
   auto threads = start_waiters(barrier, 2, broken);
   CHECK(barrier.n_waiting() == 2);
   barrier.abort();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(broken == 2);
   CHECK(barrier.broken());
   CHECK(barrier.n_waiting() == 0);
@@ -157,7 +168,8 @@ TEST_CASE("Barrier.reset releases waiters with BrokenBarrierError and is reusabl
   std::atomic<int> broken{0};
   auto threads = start_waiters(barrier, 2, broken);
   barrier.reset();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(broken == 2);
   CHECK_FALSE(barrier.broken());
   CHECK(barrier.n_waiting() == 0);

@@ -60,7 +60,8 @@ TEST_CASE("Condition.notify wakes one waiter at a time", "[condition][blocking]"
   std::vector<threading::Thread> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.push_back(start_waiter(cond, [&] {
-      if (cond.wait()) ++woken;
+      if (cond.wait())
+        ++woken;
     }));
   }
   CHECK(woken == 0);
@@ -74,7 +75,8 @@ TEST_CASE("Condition.notify wakes one waiter at a time", "[condition][blocking]"
     std::lock_guard with(cond);
     cond.notify(2);
   }
-  for (auto& t : waiters) t.join();
+  for (auto& t : waiters)
+    t.join();
   CHECK(woken == 3);
 }
 
@@ -113,7 +115,8 @@ TEST_CASE("Condition.notify_all wakes every waiter", "[condition][blocking]") {
     std::lock_guard with(cond);
     cond.notify_all();
   }
-  for (auto& t : waiters) t.join();
+  for (auto& t : waiters)
+    t.join();
   CHECK(woken == 8);
 }
 
@@ -189,7 +192,12 @@ TEST_CASE("Condition.wait_for with a timeout gives up with the predicate's last 
   const double T = 0.1;
   int calls = 0;
   const double t0 = time::monotonic();
-  CHECK_FALSE(cond.wait_for([&] { ++calls; return false; }, T));
+  CHECK_FALSE(cond.wait_for(
+      [&] {
+        ++calls;
+        return false;
+      },
+      T));
   const double dt = time::monotonic() - t0;
   CHECK(dt >= 0.6 * T);
   CHECK(dt < 10 * T);
@@ -213,13 +221,15 @@ TEST_CASE("Condition producer/consumer loses no wake-up", "[condition][stress]")
         cond.wait_for([&] { return !items.empty(); });
         const int item = items.front();
         items.pop_front();
-        if (item < 0) return;
+        if (item < 0)
+          return;
         sum += item;
         ++consumed;
       }
     });
   }
-  for (auto& t : consumers) t.start();
+  for (auto& t : consumers)
+    t.start();
   for (int i = 1; i <= total; ++i) {
     std::lock_guard with(cond);
     items.push_back(i);
@@ -230,7 +240,8 @@ TEST_CASE("Condition producer/consumer loses no wake-up", "[condition][stress]")
     items.push_back(-1);
     cond.notify();
   }
-  for (auto& t : consumers) t.join();
+  for (auto& t : consumers)
+    t.join();
   CHECK(consumed == total);
   CHECK(sum == static_cast<long>(total) * (total + 1) / 2);
 }

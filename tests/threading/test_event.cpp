@@ -54,15 +54,18 @@ TEST_CASE("Event.set wakes every waiter", "[event][blocking]") {
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&] {
       all_started.wait();
-      if (ev.wait()) ++woken;
+      if (ev.wait())
+        ++woken;
     });
   }
-  for (auto& t : threads) t.start();
+  for (auto& t : threads)
+    t.start();
   all_started.wait();
   time::sleep(0.02);  // give them the chance to (wrongly) return early
   CHECK(woken == 0);
   ev.set();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(woken == n);
 }
 

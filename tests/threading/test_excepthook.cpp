@@ -145,8 +145,7 @@ TEST_CASE("the program goes on after exceptions escape threads", "[excepthook]")
 
 TEST_CASE("default_excepthook writes the thread's name and the exception", "[excepthook]") {
   const threading::Thread thread([] {}, {.name = "Worker-1"});
-  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("boom")),
-                                       thread};
+  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("boom")), thread};
   pyconc_test::CaptureFd err;
   threading::default_excepthook(args);
   REQUIRE(err.text() == "Exception in thread Worker-1:\nValueError: boom\n");
@@ -160,20 +159,16 @@ TEST_CASE("default_excepthook writes only the type when the message is empty", "
   REQUIRE(err.text() == "Exception in thread E:\nValueError\n");
 }
 
-TEST_CASE("default_excepthook names the thread by get_ident() when it has no thread",
-          "[excepthook]") {
-  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("boom")),
-                                       std::nullopt};
+TEST_CASE("default_excepthook names the thread by get_ident() when it has no thread", "[excepthook]") {
+  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("boom")), std::nullopt};
   pyconc_test::CaptureFd err;
   threading::default_excepthook(args);
-  REQUIRE(err.text() == "Exception in thread " + std::to_string(threading::get_ident()) +
-                            ":\nValueError: boom\n");
+  REQUIRE(err.text() == "Exception in thread " + std::to_string(threading::get_ident()) + ":\nValueError: boom\n");
 }
 
 TEST_CASE("default_excepthook ignores SystemExit silently", "[excepthook]") {
   const threading::Thread thread([] {}, {.name = "Quitter"});
-  const threading::ExceptHookArgs args{"SystemExit", std::make_exception_ptr(SystemExit(3)),
-                                       thread};
+  const threading::ExceptHookArgs args{"SystemExit", std::make_exception_ptr(SystemExit(3)), thread};
   pyconc_test::CaptureFd err;
   threading::default_excepthook(args);
   REQUIRE(err.text().empty());
@@ -205,12 +200,9 @@ TEST_CASE("SystemExit escaping a thread ends it silently", "[excepthook]") {
   REQUIRE_FALSE(after_throw);
 }
 
-TEST_CASE("a hook that throws is reported as an exception in threading.excepthook",
-          "[excepthook]") {
+TEST_CASE("a hook that throws is reported as an exception in threading.excepthook", "[excepthook]") {
   RestoreDefaultHook restore;
-  threading::excepthook = [](const threading::ExceptHookArgs&) {
-    throw RuntimeError("hook failed");
-  };
+  threading::excepthook = [](const threading::ExceptHookArgs&) { throw RuntimeError("hook failed"); };
   pyconc_test::CaptureFd err;
   threading::Thread t([] { throw ValueError("boom"); }, {.name = "W"});
   t.start();
@@ -221,20 +213,17 @@ TEST_CASE("a hook that throws is reported as an exception in threading.excepthoo
   REQUIRE_FALSE(t.is_alive());
 }
 
-TEST_CASE("excepthook can be called directly and assigning an empty hook restores the default",
-          "[excepthook]") {
+TEST_CASE("excepthook can be called directly and assigning an empty hook restores the default", "[excepthook]") {
   RestoreDefaultHook restore;
   int calls = 0;
   threading::excepthook = [&](const threading::ExceptHookArgs&) { ++calls; };
-  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("direct")),
-                                       std::nullopt};
+  const threading::ExceptHookArgs args{"ValueError", std::make_exception_ptr(ValueError("direct")), std::nullopt};
   threading::excepthook(args);
   REQUIRE(calls == 1);
 
   threading::excepthook = nullptr;
   pyconc_test::CaptureFd err;
   threading::excepthook(args);
-  REQUIRE(err.text() == "Exception in thread " + std::to_string(threading::get_ident()) +
-                            ":\nValueError: direct\n");
+  REQUIRE(err.text() == "Exception in thread " + std::to_string(threading::get_ident()) + ":\nValueError: direct\n");
   REQUIRE(calls == 1);
 }

@@ -172,7 +172,8 @@ TEST_CASE("exit leaves a static local usable by daemon threads still running", "
           [&running] {
             for (;;) {
               *text += "x";
-              if (text->size() > 64) text->resize(1);
+              if (text->size() > 64)
+                text->resize(1);
               running.set();
             }
           },

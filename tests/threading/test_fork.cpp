@@ -96,8 +96,7 @@ TEST_CASE("fork: only the forking thread remains in the child", "[fork]") {
   });
   foreign_registered.wait();
   REQUIRE(threading::active_count() >= 3);
-  const std::string blocked_repr_stopped =
-      "<Thread(Blocked, stopped " + std::to_string(*blocked.ident()) + ")>";
+  const std::string blocked_repr_stopped = "<Thread(Blocked, stopped " + std::to_string(*blocked.ident()) + ")>";
 
   const auto child = pyconc_test::run_in_child([&](int fd) {
     pyconc_test::ChildChecks c(fd);
@@ -132,8 +131,7 @@ TEST_CASE("fork: only the forking thread remains in the child", "[fork]") {
   pyconc_test::require_child_passed(child);
 }
 
-TEST_CASE("fork: a pyconc thread that forks becomes the child's main thread and keeps its name",
-          "[fork]") {
+TEST_CASE("fork: a pyconc thread that forks becomes the child's main thread and keeps its name", "[fork]") {
   threading::Thread original_main = threading::main_thread();
   pyconc_test::ChildOutcome child;
   threading::Thread forker(
@@ -244,9 +242,7 @@ TEST_CASE("fork: a user Lock held by another thread stays locked in the child", 
   pyconc_test::require_child_passed(child);
 }
 
-TEST_CASE(
-    "fork: a thread's name can be read in the child while that thread was reading it at fork time",
-    "[fork]") {
+TEST_CASE("fork: a thread's name can be read in the child while that thread was reading it at fork time", "[fork]") {
   // CPython: Thread.name is a plain attribute; reading it in a forked child never blocks, whatever
   // other threads were doing at fork time. pyconc guards each name with a lock and reinitialises
   // only the forking thread's one in the child, so a lock held at fork time stays held there.
@@ -269,8 +265,7 @@ TEST_CASE(
   const pyconc_test::Stopwatch clock;
   while (clock.elapsed() < 1.0 && hung == 0) {
     ++forks;
-    const auto child =
-        pyconc_test::run_in_child([&](int) { return logger.name() == name ? 0 : 1; }, 0.3);
+    const auto child = pyconc_test::run_in_child([&](int) { return logger.name() == name ? 0 : 1; }, 0.3);
     if (child.timed_out) {
       ++hung;
     } else if (!child.exited || child.exit_status != 0) {

@@ -115,8 +115,7 @@ TEST_CASE("local builds each thread's value from the constructor's arguments", "
   REQUIRE(config->text == "seven");
 }
 
-TEST_CASE("local value of a thread is destroyed when the thread ends before join returns",
-          "[local][lifetime]") {
+TEST_CASE("local value of a thread is destroyed when the thread ends before join returns", "[local][lifetime]") {
   std::atomic<int> made{0};
   std::atomic<int> destroyed{0};
   threading::local<Counted> counted(std::ref(made), std::ref(destroyed), 5);
@@ -177,8 +176,7 @@ TEST_CASE("locals of different types do not collide", "[local]") {
     *text = "thread";
     data->x = 40;
     *other_number = 50;
-    kept =
-        *number == 10 && *real == 20.5 && *text == "thread" && data->x == 40 && *other_number == 50;
+    kept = *number == 10 && *real == 20.5 && *text == "thread" && data->x == 40 && *other_number == 50;
   });
   t.start();
   t.join();
@@ -232,8 +230,7 @@ TEST_CASE("a new local never sees values of a destroyed one", "[local][lifetime]
   REQUIRE((*again)->x == 0);
 }
 
-TEST_CASE("local values touched by many short threads are all destroyed",
-          "[local][stress][lifetime]") {
+TEST_CASE("local values touched by many short threads are all destroyed", "[local][stress][lifetime]") {
   std::atomic<int> made{0};
   std::atomic<int> destroyed{0};
   threading::local<Counted> counted(std::ref(made), std::ref(destroyed), 0);

@@ -166,8 +166,10 @@ TEST_CASE("Lock keeps a shared counter exact under contention", "[lock][stress]"
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   CHECK(counter == 20000L * n_threads);
 }
 

@@ -98,9 +98,11 @@ TEST_CASE("RLock release_save and acquire_restore keep the recursion level", "[r
   CHECK_FALSE(lock.is_owned());
   CHECK(pyconc_test::timed_in_thread([&] {  // really free
           const bool free = lock.acquire(false);
-          if (free) lock.release();
+          if (free)
+            lock.release();
           return free;
-        }).first);
+        })
+            .first);
   lock.acquire_restore(saved);
   CHECK(lock.recursion_count() == 2);
   lock.release();
@@ -121,7 +123,9 @@ TEST_CASE("RLock works with std::lock_guard and keeps a counter exact", "[rlock]
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   CHECK(counter == 10000L * n_threads);
 }

@@ -70,12 +70,14 @@ TEST_CASE("Semaphore.acquire blocks until a release", "[semaphore][blocking]") {
       ++through;
     });
   }
-  for (auto& t : threads) t.start();
+  for (auto& t : threads)
+    t.start();
   all_started.wait();
   time::sleep(0.05);  // give them the chance to (wrongly) get through
   CHECK(through == 0);
   sem.release(3);
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(through == 3);
 }
 
@@ -85,12 +87,15 @@ TEST_CASE("Semaphore.release(n) wakes n waiters", "[semaphore][blocking]") {
   std::vector<threading::Thread> threads;
   for (int i = 0; i < 5; ++i) {
     threads.emplace_back([&] {
-      if (sem.acquire(true, 10.0)) ++through;
+      if (sem.acquire(true, 10.0))
+        ++through;
     });
   }
-  for (auto& t : threads) t.start();
+  for (auto& t : threads)
+    t.start();
   sem.release(5);
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(through == 5);
   CHECK(sem.value() == 0);
 }
@@ -113,8 +118,10 @@ TEST_CASE("Semaphore limits concurrency to its value", "[semaphore][stress]") {
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   CHECK(most <= limit);
   CHECK(most >= 1);
   CHECK(sem.value() == static_cast<unsigned>(limit));
@@ -138,8 +145,10 @@ TEST_CASE("BoundedSemaphore refuses to pass its initial value", "[bounded_semaph
 
 TEST_CASE("BoundedSemaphore candy machine", "[bounded_semaphore]") {
   threading::BoundedSemaphore candy(5);
-  for (int i = 0; i < 5; ++i) CHECK(candy.acquire(false));
+  for (int i = 0; i < 5; ++i)
+    CHECK(candy.acquire(false));
   CHECK_FALSE(candy.acquire(false));
-  for (int i = 0; i < 5; ++i) candy.release();
+  for (int i = 0; i < 5; ++i)
+    candy.release();
   REQUIRE_RAISES(candy.release(), ValueError, "Semaphore released too many times");
 }

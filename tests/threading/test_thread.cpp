@@ -214,8 +214,8 @@ TEST_CASE("Thread.start from many threads at once starts it exactly once", "[thr
   target.join();
   REQUIRE(runs == 1);
   REQUIRE(std::count(outcomes.begin(), outcomes.end(), "no exception") == 1);
-  REQUIRE(std::count(outcomes.begin(), outcomes.end(),
-                     "RuntimeError: threads can only be started once") == starters - 1);
+  REQUIRE(std::count(outcomes.begin(), outcomes.end(), "RuntimeError: threads can only be started once") ==
+          starters - 1);
 }
 
 TEST_CASE("Thread.join before start raises", "[thread]") {
@@ -353,8 +353,7 @@ TEST_CASE("Thread.daemon is inherited from the creating thread", "[thread]") {
       [&] {
         made_in_daemon = threading::Thread([] {});
         made_in_daemon_not_daemon = threading::Thread([] {}, {.daemon = false});
-        threading::Thread grandchild(
-            [&] { grandchild_daemon_inside = threading::current_thread().daemon(); });
+        threading::Thread grandchild([&] { grandchild_daemon_inside = threading::current_thread().daemon(); });
         grandchild.start();
         grandchild.join();
       },
@@ -399,8 +398,7 @@ TEST_CASE("Thread.ident is known inside the thread as soon as it runs", "[thread
   std::vector<threading::Thread> threads;
   for (int i = 0; i < count; ++i) {
     threads.emplace_back([&] {
-      if (threading::current_thread().ident() !=
-          std::optional<unsigned long>(threading::get_ident()))
+      if (threading::current_thread().ident() != std::optional<unsigned long>(threading::get_ident()))
         ++wrong;
     });
   }
@@ -496,8 +494,7 @@ TEST_CASE("main_thread() is the MainThread", "[thread]") {
   REQUIRE(name_inside == "MainThread");
 }
 
-TEST_CASE("active_count() is enumerate().size() and counts started threads until they end",
-          "[thread]") {
+TEST_CASE("active_count() is enumerate().size() and counts started threads until they end", "[thread]") {
   const std::size_t before = threading::active_count();
   REQUIRE(before == threading::enumerate().size());
   REQUIRE(before >= 1);
@@ -530,8 +527,7 @@ TEST_CASE("active_count() is enumerate().size() and counts started threads until
 
 // ---- threads pyconc did not start ----------------------------------------------------------
 
-TEST_CASE("current_thread() in a foreign thread is a daemon Dummy-N that cannot be joined",
-          "[thread]") {
+TEST_CASE("current_thread() in a foreign thread is a daemon Dummy-N that cannot be joined", "[thread]") {
   const std::size_t before = threading::active_count();
   std::string name;
   bool daemon = false;
@@ -588,8 +584,7 @@ TEST_CASE("Dummy-N and Thread-N names share one counter", "[thread]") {
 
 // ---- subclasses ----------------------------------------------------------------------------
 
-TEST_CASE("Thread subclass overriding run() works when owned by make_shared",
-          "[thread][subclass]") {
+TEST_CASE("Thread subclass overriding run() works when owned by make_shared", "[thread][subclass]") {
   auto w = std::make_shared<Worker>(21);
   REQUIRE(w->name() == "Worker");
   w->start();
@@ -601,8 +596,7 @@ TEST_CASE("Thread subclass overriding run() works when owned by make_shared",
   REQUIRE_RAISES(w->start(), RuntimeError, "threads can only be started once");
 }
 
-TEST_CASE("Thread subclass run() may call the base run() which calls the target",
-          "[thread][subclass]") {
+TEST_CASE("Thread subclass run() may call the base run() which calls the target", "[thread][subclass]") {
   std::atomic<bool> target_ran{false};
   auto t = std::make_shared<Around>([&] { target_ran = true; });
   t->start();
@@ -612,8 +606,7 @@ TEST_CASE("Thread subclass run() may call the base run() which calls the target"
   REQUIRE(t->after);
 }
 
-TEST_CASE("Thread subclass start() on an object not owned by a shared_ptr raises",
-          "[thread][subclass]") {
+TEST_CASE("Thread subclass start() on an object not owned by a shared_ptr raises", "[thread][subclass]") {
   const std::size_t before = threading::active_count();
   const char* message =
       "a Thread subclass must be owned by a std::shared_ptr to be started (create it with "
@@ -634,8 +627,7 @@ TEST_CASE("Thread subclass start() on an object not owned by a shared_ptr raises
 
 // ---- lifetime ------------------------------------------------------------------------------
 
-TEST_CASE("Dropping every handle to a running thread neither blocks nor stops it",
-          "[thread][lifetime]") {
+TEST_CASE("Dropping every handle to a running thread neither blocks nor stops it", "[thread][lifetime]") {
   threading::Event started;
   threading::Event go;
   threading::Event done;
@@ -691,15 +683,13 @@ TEST_CASE("Dropping the last shared_ptr to a running subclass keeps it alive unt
   REQUIRE(destroyed == 1);  // destroyed in its thread once run() returned
 }
 
-TEST_CASE("Thread releases its target and args when run() ends before join returns",
-          "[thread][lifetime]") {
+TEST_CASE("Thread releases its target and args when run() ends before join returns", "[thread][lifetime]") {
   // CPython's run() deletes _target, _args and _kwargs, so what they hold dies with the thread.
   auto captured = std::make_shared<int>(1);
   auto passed = std::make_shared<int>(2);
   const std::weak_ptr<int> captured_watch = captured;
   const std::weak_ptr<int> passed_watch = passed;
-  threading::Thread t([held = std::move(captured)](
-                          const std::shared_ptr<int>& p) { static_cast<void>(*held + *p); },
+  threading::Thread t([held = std::move(captured)](const std::shared_ptr<int>& p) { static_cast<void>(*held + *p); },
                       std::tuple{std::move(passed)});
   REQUIRE_FALSE(captured_watch.expired());
   REQUIRE_FALSE(passed_watch.expired());
@@ -732,8 +722,7 @@ TEST_CASE("Thread gives the OS the first 15 bytes of its name", "[thread][os]") 
   std::string short_seen;
   std::string renamed_seen;
   std::string unnamed_seen;
-  threading::Thread long_name([&] { long_seen = os_thread_name(); },
-                              {.name = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"});
+  threading::Thread long_name([&] { long_seen = os_thread_name(); }, {.name = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"});
   threading::Thread short_name([&] { short_seen = os_thread_name(); }, {.name = "LoopThread"});
   threading::Thread renamed([&] { renamed_seen = os_thread_name(); }, {.name = "Original"});
   renamed.name("Renamed");
@@ -750,8 +739,7 @@ TEST_CASE("Thread gives the OS the first 15 bytes of its name", "[thread][os]") 
 
 // ---- stack_size ----------------------------------------------------------------------------
 
-TEST_CASE("threading::stack_size validates and sets the stack size of new threads",
-          "[thread][stack_size]") {
+TEST_CASE("threading::stack_size validates and sets the stack size of new threads", "[thread][stack_size]") {
   struct Restore {
     ~Restore() { threading::stack_size(0); }
   } restore;
@@ -786,8 +774,7 @@ TEST_CASE("threading::stack_size validates and sets the stack size of new thread
   REQUIRE(threading::stack_size() == 0);
 }
 
-TEST_CASE("Thread.start raises RuntimeError when the OS cannot create the thread",
-          "[thread][stack_size]") {
+TEST_CASE("Thread.start raises RuntimeError when the OS cannot create the thread", "[thread][stack_size]") {
   struct Restore {
     ~Restore() { threading::stack_size(0); }
   } restore;
@@ -831,8 +818,7 @@ TEST_CASE("Thread.repr shows the name and the state with daemon flag and ident",
   REQUIRE(plain.repr() == "<Thread(y, stopped " + std::to_string(*plain.ident()) + ")>");
 }
 
-TEST_CASE("Thread.repr of main and dummy threads and of a Timer names their classes",
-          "[thread][repr]") {
+TEST_CASE("Thread.repr of main and dummy threads and of a Timer names their classes", "[thread][repr]") {
   // CPython: repr() uses the class name: _MainThread, _DummyThread, Timer.
   const threading::Thread main = threading::main_thread();
   CHECK(main.repr() == "<_MainThread(MainThread, started " + std::to_string(*main.ident()) + ")>");
@@ -842,8 +828,7 @@ TEST_CASE("Thread.repr of main and dummy threads and of a Timer names their clas
   std::thread foreign([&] {
     const threading::Thread me = threading::current_thread();
     dummy_repr = me.repr();
-    dummy_expected =
-        "<_DummyThread(" + me.name() + ", started daemon " + std::to_string(*me.ident()) + ")>";
+    dummy_expected = "<_DummyThread(" + me.name() + ", started daemon " + std::to_string(*me.ident()) + ")>";
   });
   foreign.join();
   CHECK(dummy_repr == dummy_expected);

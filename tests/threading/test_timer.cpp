@@ -65,8 +65,7 @@ TEST_CASE("Timer does not call its function before the interval", "[timer]") {
   REQUIRE(calls == 0);
 }
 
-TEST_CASE("Timer.cancel before it fires prevents the call and ends the thread promptly",
-          "[timer]") {
+TEST_CASE("Timer.cancel before it fires prevents the call and ends the thread promptly", "[timer]") {
   std::atomic<int> calls{0};
   threading::Timer t(30.0, [&] { ++calls; });
   t.start();

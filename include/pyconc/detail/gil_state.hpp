@@ -52,11 +52,14 @@ class GilRawLock {
  public:
   void lock() noexcept {
     std::uint32_t expected = 0;
-    if (word_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
-    while (word_.exchange(2, std::memory_order_acquire) != 0) futex_wait(word_, 2, Deadline::forever());
+    if (word_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
+      return;
+    while (word_.exchange(2, std::memory_order_acquire) != 0)
+      futex_wait(word_, 2, Deadline::forever());
   }
   void unlock() noexcept {
-    if (word_.exchange(0, std::memory_order_release) == 2) wake_one(word_);
+    if (word_.exchange(0, std::memory_order_release) == 2)
+      wake_one(word_);
   }
   /** Unlocked again, without waking anyone: only in a child after `fork()`. */
   void at_fork_reinit() noexcept { word_.store(0, std::memory_order_relaxed); }
@@ -95,7 +98,7 @@ struct GilThread {
   long ticker = 0;               // old policy: checkpoints left before the next release
   std::uint32_t track_gen = 0;   // which recording `track` belongs to
   std::shared_ptr<GilTrack> track;
-  double wait_seconds = 0;       // time this thread has spent waiting for the GIL
+  double wait_seconds = 0;  // time this thread has spent waiting for the GIL
 };
 
 enum class GilPolicy : std::uint32_t { new_gil = 0, old_gil = 1 };
@@ -167,9 +170,11 @@ inline void gil_record_slow(GilThread* me, GilActivity activity, std::uint32_t g
       track->name = tls_current != nullptr ? tls_current->get_name() : "thread " + std::to_string(track->tid);
       tl.lock.lock();
       const bool current = tl.generation == gen;
-      if (current) tl.tracks.push_back(track);
+      if (current)
+        tl.tracks.push_back(track);
       tl.lock.unlock();
-      if (!current) return;
+      if (!current)
+        return;
       me->track = std::move(track);
       me->track_gen = gen;
     }
@@ -194,14 +199,16 @@ inline void gil_record_slow(GilThread* me, GilActivity activity, std::uint32_t g
 /** Records that the calling thread entered `activity`; one relaxed load when not recording. */
 inline void gil_record(GilThread* me, GilActivity activity) noexcept {
   const std::uint32_t gen = gil_timeline_on.load(std::memory_order_relaxed);
-  if (gen != 0) [[unlikely]] gil_record_slow(me, activity, gen);
+  if (gen != 0) [[unlikely]]
+    gil_record_slow(me, activity, gen);
 }
 
 // ---- records -----------------------------------------------------------------------------
 
 /** The calling thread's record, made (or recycled) on first use. */
 inline GilThread* gil_me() noexcept {
-  if (GilThread* me = tls_gil) return me;
+  if (GilThread* me = tls_gil)
+    return me;
   auto& g = gil_g;
   GilThread* me = nullptr;
   for (GilThread* r = g.records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
@@ -249,7 +256,8 @@ inline bool gil_try_lock(std::uint32_t epoch) noexcept {
   if (!g.locked.compare_exchange_strong(expected, epoch, std::memory_order_seq_cst, std::memory_order_relaxed)) {
     return false;
   }
-  if (gil_on.load(std::memory_order_seq_cst) == epoch) return true;
+  if (gil_on.load(std::memory_order_seq_cst) == epoch)
+    return true;
   // disable() (and perhaps enable()) came in between: give it back to the new generation.
   expected = epoch;
   if (g.locked.compare_exchange_strong(expected, 0, std::memory_order_seq_cst)) {
@@ -284,7 +292,8 @@ inline bool gil_take_slow(GilThread* me, std::uint32_t epoch) noexcept {
   bool got = false;
   for (;;) {
     const std::uint32_t seq = g.drop_seq.load(std::memory_order_seq_cst);
-    if (gil_on.load(std::memory_order_seq_cst) != epoch) break;
+    if (gil_on.load(std::memory_order_seq_cst) != epoch)
+      break;
     if (gil_try_lock(epoch)) {
       got = true;
       break;
@@ -316,8 +325,10 @@ inline bool gil_take_slow(GilThread* me, std::uint32_t epoch) noexcept {
 /** Takes the GIL for the calling thread (waiting as the policy says); no-op when it is off. */
 inline void gil_take(GilThread* me) noexcept {
   const std::uint32_t epoch = gil_on.load(std::memory_order_acquire);
-  if (epoch == 0 || me->held_epoch == epoch) return;
-  if (!gil_try_lock(epoch) && !gil_take_slow(me, epoch)) return;
+  if (epoch == 0 || me->held_epoch == epoch)
+    return;
+  if (!gil_try_lock(epoch) && !gil_take_slow(me, epoch))
+    return;
   gil_took(me, epoch);
   gil_record(me, GilActivity::running);
 }
@@ -331,20 +342,27 @@ inline void gil_release(GilThread* me, GilActivity next, bool record = true) noe
   auto& g = gil_g;
   const std::uint32_t epoch = me->held_epoch;
   me->held_epoch = 0;
-  if (epoch == 0) return;
-  if (record) gil_record(me, next);
+  if (epoch == 0)
+    return;
+  if (record)
+    gil_record(me, next);
   std::uint32_t expected = epoch;
-  if (!g.locked.compare_exchange_strong(expected, 0, std::memory_order_seq_cst)) return;  // a past generation
+  if (!g.locked.compare_exchange_strong(expected, 0, std::memory_order_seq_cst))
+    return;  // a past generation
   g.drop_seq.fetch_add(1, std::memory_order_seq_cst);
-  if (g.waiters.load(std::memory_order_seq_cst) != 0) wake_one(g.drop_seq);
-  if ((me->breaker.load(std::memory_order_relaxed) & GilThread::kDropRequest) == 0) return;
+  if (g.waiters.load(std::memory_order_seq_cst) != 0)
+    wake_one(g.drop_seq);
+  if ((me->breaker.load(std::memory_order_relaxed) & GilThread::kDropRequest) == 0)
+    return;
   me->breaker.fetch_and(~GilThread::kDropRequest, std::memory_order_relaxed);
-  if (static_cast<GilPolicy>(g.policy.load(std::memory_order_relaxed)) != GilPolicy::new_gil) return;
+  if (static_cast<GilPolicy>(g.policy.load(std::memory_order_relaxed)) != GilPolicy::new_gil)
+    return;
   g.forced_switches.fetch_add(1, std::memory_order_relaxed);
   g.switch_waiters.fetch_add(1, std::memory_order_seq_cst);
   for (;;) {
     const std::uint32_t seq = g.switch_seq.load(std::memory_order_seq_cst);
-    if (g.last_holder.load(std::memory_order_seq_cst) != me || gil_on.load(std::memory_order_seq_cst) != epoch) break;
+    if (g.last_holder.load(std::memory_order_seq_cst) != me || gil_on.load(std::memory_order_seq_cst) != epoch)
+      break;
     futex_wait(g.switch_seq, seq, Deadline::forever());
   }
   g.switch_waiters.fetch_sub(1, std::memory_order_seq_cst);
@@ -353,15 +371,18 @@ inline void gil_release(GilThread* me, GilActivity next, bool record = true) noe
 /** The eval breaker's slow path: the GIL is on, so see what this thread must do. */
 [[gnu::noinline]] inline void gil_checkpoint_slow() noexcept {
   const std::uint32_t epoch = gil_on.load(std::memory_order_acquire);
-  if (epoch == 0) return;
+  if (epoch == 0)
+    return;
   GilThread* me = gil_me();
   if (me->held_epoch != epoch) {  // not a holder (yet): take it, unless inside gil_scoped_release
-    if (me->released_depth == 0) gil_take(me);
+    if (me->released_depth == 0)
+      gil_take(me);
     return;
   }
   auto& g = gil_g;
   if (static_cast<GilPolicy>(g.policy.load(std::memory_order_relaxed)) == GilPolicy::old_gil) {
-    if (--me->ticker >= 0) return;
+    if (--me->ticker >= 0)
+      return;
     me->ticker = g.check_interval.load(std::memory_order_relaxed);
     // Release and at once take again: the OS decides whether a waiter gets in between. Only
     // a real change of hands goes on the timeline.
@@ -384,7 +405,8 @@ inline void gil_release(GilThread* me, GilActivity next, bool record = true) noe
 inline bool gil_wait_released(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                               const Deadline& deadline) noexcept {
   GilThread* me = tls_gil;
-  if (!gil_holds(me)) return futex_wait(word, expected, deadline);
+  if (!gil_holds(me))
+    return futex_wait(word, expected, deadline);
   gil_release(me, GilActivity::io);
   const bool woken = futex_wait(word, expected, deadline);
   gil_take(me);
@@ -393,13 +415,15 @@ inline bool gil_wait_released(std::atomic<std::uint32_t>& word, std::uint32_t ex
 
 /** A pyconc thread starts: it takes the GIL before running its target (when the GIL is on). */
 inline void gil_thread_begin() noexcept {
-  if (gil_on.load(std::memory_order_relaxed) != 0) [[unlikely]] gil_take(gil_me());
+  if (gil_on.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    gil_take(gil_me());
 }
 
 /** A pyconc thread ends: it releases the GIL if it holds it. */
 inline void gil_thread_end() noexcept {
   GilThread* me = tls_gil;
-  if (me == nullptr) return;
+  if (me == nullptr)
+    return;
   if (me->held_epoch != 0) {
     gil_release(me, GilActivity::idle);
   } else {
@@ -408,10 +432,12 @@ inline void gil_thread_end() noexcept {
 }
 
 inline GilThreadSlot::~GilThreadSlot() {
-  if (record == nullptr) return;
+  if (record == nullptr)
+    return;
   gil_release(record, GilActivity::idle);  // a foreign thread may end holding it
   record->track.reset();
-  if (tls_gil == record) tls_gil = nullptr;
+  if (tls_gil == record)
+    tls_gil = nullptr;
   record->in_use.store(0, std::memory_order_release);
   record = nullptr;
 }
@@ -434,12 +460,14 @@ inline void gil_after_fork_in_child() noexcept {
   g.switch_waiters.store(0, std::memory_order_relaxed);
   const std::uint32_t epoch = gil_on.load(std::memory_order_relaxed);
   const bool held = epoch != 0 && me != nullptr && me->held_epoch == epoch;
-  if (me != nullptr) me->breaker.store(0, std::memory_order_relaxed);
+  if (me != nullptr)
+    me->breaker.store(0, std::memory_order_relaxed);
   g.locked.store(held ? epoch : 0, std::memory_order_relaxed);
   g.last_holder.store(held ? me : nullptr, std::memory_order_relaxed);
   auto& tl = gil_timeline();
   tl.lock.at_fork_reinit();
-  for (auto& track : tl.tracks) track->lock.at_fork_reinit();
+  for (auto& track : tl.tracks)
+    track->lock.at_fork_reinit();
 }
 
 inline void gil_install_hooks() {

@@ -37,7 +37,9 @@ inline namespace v0 {
 namespace detail {
 
 /** The kernel's id of the calling thread (`gettid()`). */
-inline long native_thread_id() noexcept { return static_cast<long>(::syscall(SYS_gettid)); }
+inline long native_thread_id() noexcept {
+  return static_cast<long>(::syscall(SYS_gettid));
+}
 
 struct ThreadState : std::enable_shared_from_this<ThreadState> {
   enum class Kind { normal, main, dummy };
@@ -47,7 +49,8 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   ThreadState(const ThreadState&) = delete;
   ThreadState& operator=(const ThreadState&) = delete;
   ~ThreadState() {
-    for (const NameNode* n = name_.load(std::memory_order_acquire); n != nullptr;) delete std::exchange(n, n->previous);
+    for (const NameNode* n = name_.load(std::memory_order_acquire); n != nullptr;)
+      delete std::exchange(n, n->previous);
   }
 
   std::string get_name() const { return name_.load(std::memory_order_acquire)->value; }
@@ -72,8 +75,8 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
   const Kind kind;
   std::atomic<const std::type_info*> type{nullptr};  // the started object's class, for repr()
   std::atomic<bool> daemon{false};
-  std::function<void()> target;    // run() of a plain Thread; cleared once run
-  bool target_only = false;        // start() runs `target` without calling a virtual run()
+  std::function<void()> target;  // run() of a plain Thread; cleared once run
+  bool target_only = false;      // start() runs `target` without calling a virtual run()
   std::atomic<std::uint32_t> status{initial};
   std::atomic<unsigned long> ident{0};
   std::atomic<long> native_id{0};
@@ -172,7 +175,8 @@ exit handler has run, or the main thread's `thread_local` objects are gone. Obje
 threads may still use (a static queue, a `threading::local`) keep their storage then.
 */
 inline bool exiting() noexcept {
-  if (registry().finalizing.load()) return true;
+  if (registry().finalizing.load())
+    return true;
   return tls_locals_gone && tls_current != nullptr && tls_current->kind == ThreadState::Kind::main;
 }
 
@@ -184,8 +188,7 @@ inline const bool registry_initialised = (registry(), watch_locals(), true);
 inline std::shared_ptr<ThreadState> current_state() {
   if (tls_current == nullptr) {
     auto& r = registry();
-    auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.thread_counter),
-                                               ThreadState::Kind::dummy);
+    auto dummy = std::make_shared<ThreadState>("Dummy-" + std::to_string(++r.thread_counter), ThreadState::Kind::dummy);
     dummy->daemon.store(true);
     dummy->ident.store(static_cast<unsigned long>(::pthread_self()));
     dummy->native_id.store(native_thread_id());
@@ -203,7 +206,8 @@ inline DummyOwner::~DummyOwner() {
   if (state) {
     registry().remove(state.get());
     state->finish();
-    if (tls_current == state.get()) tls_current = nullptr;
+    if (tls_current == state.get())
+      tls_current = nullptr;
   }
 }
 
@@ -218,7 +222,8 @@ inline void after_fork_in_child() noexcept {
     tls_current = me.get();  // kept alive by the registry, as the main thread's is
   }
   for (auto& s : r.active) {
-    if (s != me) s->finish();
+    if (s != me)
+      s->finish();
   }
   r.active.clear();
   r.active.push_back(me);

@@ -48,7 +48,7 @@ struct Timeout {
   double seconds;
 
   template <class Arith>
-    requires std::is_arithmetic_v<Arith>
+  requires std::is_arithmetic_v<Arith>
   constexpr Timeout(Arith s) noexcept : seconds(static_cast<double>(s)) {}  // NOLINT: implicit on purpose
 
   template <class Rep, class Period>
@@ -67,12 +67,14 @@ class Deadline {
   Timeouts longer than about 30 years are treated as forever.
   */
   static Deadline after(double seconds) {
-    if (std::isnan(seconds)) raise<ValueError>("Invalid value NaN (not a number)");
-    if (seconds >= 1e9) return forever();
+    if (std::isnan(seconds))
+      raise<ValueError>("Invalid value NaN (not a number)");
+    if (seconds >= 1e9)
+      return forever();
     Deadline d;
     d.forever_ = false;
-    d.at_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds > 0 ? seconds : 0.0));
+    d.at_ = Clock::now() +
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds > 0 ? seconds : 0.0));
     return d;
   }
 
@@ -81,7 +83,8 @@ class Deadline {
   [[nodiscard]] Clock::time_point at() const noexcept { return at_; }
   /** Seconds left, never negative; a huge value when forever. */
   [[nodiscard]] double remaining() const noexcept {
-    if (forever_) return 1e18;
+    if (forever_)
+      return 1e18;
     const double left = std::chrono::duration<double>(at_ - Clock::now()).count();
     return left > 0 ? left : 0.0;
   }
@@ -94,11 +97,11 @@ class Deadline {
 
 namespace futex {
 
-inline long call(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
-                 const timespec* ts, std::uint32_t bitset) noexcept {
+inline long call(std::atomic<std::uint32_t>* word, int op, std::uint32_t value, const timespec* ts,
+                 std::uint32_t bitset) noexcept {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op | FUTEX_PRIVATE_FLAG,
-                   value, ts, nullptr, bitset);
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op | FUTEX_PRIVATE_FLAG, value, ts, nullptr,
+                   bitset);
 }
 
 }  // namespace futex
@@ -120,7 +123,8 @@ inline bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   ts.tv_nsec = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time: no drift across spurious wake-ups.
   const long rc = futex::call(&word, FUTEX_WAIT_BITSET, expected, &ts, FUTEX_BITSET_MATCH_ANY);
-  if (rc == -1 && errno == ETIMEDOUT) return false;
+  if (rc == -1 && errno == ETIMEDOUT)
+    return false;
   return !deadline.expired();
 }
 
@@ -142,7 +146,8 @@ A caller holding the GIL releases it for the wait and takes it back afterwards (
 */
 inline bool wait_on(std::atomic<std::uint32_t>& word, std::uint32_t expected, const Deadline& deadline) {
   if (gil_on.load(std::memory_order_relaxed) != 0) [[unlikely]] {
-    if (const GilWaitHook hook = gil_wait_hook.load(std::memory_order_acquire)) return hook(word, expected, deadline);
+    if (const GilWaitHook hook = gil_wait_hook.load(std::memory_order_acquire))
+      return hook(word, expected, deadline);
   }
   return futex_wait(word, expected, deadline);
 }
@@ -172,18 +177,20 @@ class Latch {
 
   /** Sets the flag and wakes every waiter. Never blocks. */
   void set() noexcept {
-    if (word_.exchange(kSet, std::memory_order_acq_rel) == kWaited) wake_all(word_);
+    if (word_.exchange(kSet, std::memory_order_acq_rel) == kWaited)
+      wake_all(word_);
   }
 
   /** Waits until set or `deadline`; returns whether it is set. Blocks. */
   bool wait(const Deadline& deadline) {
     std::uint32_t w = word_.load(std::memory_order_acquire);
     while (w != kSet) {
-      if (w == kClear && !word_.compare_exchange_weak(w, kWaited, std::memory_order_acq_rel,
-                                                      std::memory_order_acquire)) {
+      if (w == kClear &&
+          !word_.compare_exchange_weak(w, kWaited, std::memory_order_acq_rel, std::memory_order_acquire)) {
         continue;  // `w` was reloaded: look again
       }
-      if (!wait_on(word_, kWaited, deadline)) return is_set();
+      if (!wait_on(word_, kWaited, deadline))
+        return is_set();
       w = word_.load(std::memory_order_acquire);
     }
     return true;

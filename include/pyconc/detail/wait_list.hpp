@@ -46,13 +46,15 @@ class WaitList {
     unlock();
     if (may_block) {
       while (me.signaled.load(std::memory_order_acquire) == 0) {
-        if (!wait_on(me.signaled, 0, deadline)) break;
+        if (!wait_on(me.signaled, 0, deadline))
+          break;
       }
     }
     relock();
     // With the lock held again: a notify that came in time unlinked us; otherwise leave.
     const bool notified = me.signaled.load(std::memory_order_acquire) != 0;
-    if (!notified) unlink(&me);
+    if (!notified)
+      unlink(&me);
     return notified;
   }
 

@@ -109,7 +109,8 @@ class Barrier {
   enum class State { filling, draining, resetting, broken };
 
   static std::size_t checked_parties(long long parties) {
-    if (parties < 1) pyconc::detail::raise<ValueError>("parties must be > 0");
+    if (parties < 1)
+      pyconc::detail::raise<ValueError>("parties must be > 0");
     return static_cast<std::size_t>(parties);
   }
 
@@ -134,14 +135,17 @@ class Barrier {
 
   // Blocks while a previous cycle drains or resets.
   void enter() {
-    while (state_ == State::draining || state_ == State::resetting) cond_.wait();
-    if (state_ == State::broken) pyconc::detail::raise<BrokenBarrierError>();
+    while (state_ == State::draining || state_ == State::resetting)
+      cond_.wait();
+    if (state_ == State::broken)
+      pyconc::detail::raise<BrokenBarrierError>();
   }
 
   // The last arrival: run the action, then let everyone go.
   void release_all() {
     try {
-      if (action_) action_();
+      if (action_)
+        action_();
       state_ = State::draining;
       cond_.notify_all();
     } catch (...) {
@@ -157,7 +161,8 @@ class Barrier {
       break_barrier();
       pyconc::detail::raise<BrokenBarrierError>();
     }
-    if (state_ == State::broken || state_ == State::resetting) pyconc::detail::raise<BrokenBarrierError>();
+    if (state_ == State::broken || state_ == State::resetting)
+      pyconc::detail::raise<BrokenBarrierError>();
   }
 
   // The last thread out of a draining or resetting barrier opens it for the next cycle.

@@ -8,10 +8,10 @@ Defines:
 #ifndef PYCONC_THREADING_CONDITION_HPP_INCLUDED
 #define PYCONC_THREADING_CONDITION_HPP_INCLUDED
 
-#include <cstddef>      // std::size_t
-#include <optional>     // std::optional
-#include <utility>      // std::forward
-#include <variant>      // std::variant
+#include <cstddef>   // std::size_t
+#include <optional>  // std::optional
+#include <utility>   // std::forward
+#include <variant>   // std::variant
 
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_list.hpp>
@@ -117,7 +117,8 @@ class Condition {
         deadline = pyconc::detail::Deadline::after(wait_time);
       } else {
         wait_time = deadline->remaining();
-        if (wait_time <= 0) break;
+        if (wait_time <= 0)
+          break;
       }
       wait(wait_time);
       result = predicate();
@@ -130,7 +131,8 @@ class Condition {
   Raises `RuntimeError("cannot notify on un-acquired lock")` unless the caller holds the lock.
   */
   void notify(std::size_t n = 1) {
-    if (!is_owned()) pyconc::detail::raise<RuntimeError>("cannot notify on un-acquired lock");
+    if (!is_owned())
+      pyconc::detail::raise<RuntimeError>("cannot notify on un-acquired lock");
     waiters_.notify(n);
   }
   /** Wakes every waiting thread. Never blocks. Raises as `notify()`. */
@@ -138,7 +140,8 @@ class Condition {
 
  private:
   [[nodiscard]] bool is_owned() {
-    if (auto** r = std::get_if<RLock*>(&lock_)) return (*r)->is_owned();
+    if (auto** r = std::get_if<RLock*>(&lock_))
+      return (*r)->is_owned();
     // A plain Lock has no owner: CPython checks that it is held by someone.
     Lock* l = std::get<Lock*>(lock_);
     if (l->acquire(false)) {
@@ -149,7 +152,8 @@ class Condition {
   }
 
   bool wait_until(const pyconc::detail::Deadline& deadline, bool may_block) {
-    if (!is_owned()) pyconc::detail::raise<RuntimeError>("cannot wait on un-acquired lock");
+    if (!is_owned())
+      pyconc::detail::raise<RuntimeError>("cannot wait on un-acquired lock");
     unsigned long saved = 0;
     return waiters_.wait(
         deadline, may_block,

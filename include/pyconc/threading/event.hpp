@@ -51,10 +51,12 @@ class Event {
   void set() noexcept {
     std::uint32_t w = word_.load(std::memory_order_relaxed);
     do {
-      if (w & kSet) return;
+      if (w & kSet)
+        return;
     } while (!word_.compare_exchange_weak(w, (w + kGeneration) | kSet, std::memory_order_seq_cst,
                                           std::memory_order_relaxed));
-    if (waiters_.load(std::memory_order_seq_cst) != 0) pyconc::detail::wake_all(word_);
+    if (waiters_.load(std::memory_order_seq_cst) != 0)
+      pyconc::detail::wake_all(word_);
   }
 
   /** Clears the flag. Never blocks. Thread-safe. */
@@ -64,7 +66,8 @@ class Event {
   bool wait() { return wait_until(pyconc::detail::Deadline::forever()); }
   /** Waits at most `timeout` seconds; returns the flag. Blocks. Thread-safe. */
   bool wait(pyconc::detail::Timeout timeout) {
-    if (is_set()) return true;
+    if (is_set())
+      return true;
     return wait_until(pyconc::detail::Deadline::after(timeout.seconds));
   }
 
@@ -76,7 +79,8 @@ class Event {
 
   bool wait_until(const pyconc::detail::Deadline& deadline) {
     const std::uint32_t seen = word_.load(std::memory_order_acquire);
-    if (seen & kSet) return true;
+    if (seen & kSet)
+      return true;
     // Only set() changes the word of a clear flag (clear() of a clear flag changes nothing),
     // so any change since `seen` means the flag was set while we waited.
     waiters_.fetch_add(1, std::memory_order_seq_cst);

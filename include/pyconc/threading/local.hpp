@@ -8,14 +8,14 @@ Defines:
 #ifndef PYCONC_THREADING_LOCAL_HPP_INCLUDED
 #define PYCONC_THREADING_LOCAL_HPP_INCLUDED
 
-#include <atomic>         // std::atomic
-#include <cstdint>        // std::uint64_t
-#include <functional>     // std::function
-#include <memory>         // std::shared_ptr, std::unique_ptr, std::weak_ptr
-#include <mutex>          // std::lock_guard
-#include <tuple>          // std::tuple, std::apply
+#include <atomic>      // std::atomic
+#include <cstdint>     // std::uint64_t
+#include <functional>  // std::function
+#include <memory>      // std::shared_ptr, std::unique_ptr, std::weak_ptr
+#include <mutex>       // std::lock_guard
+#include <tuple>       // std::tuple, std::apply
 
-#include <pthread.h>  // pthread_atfork
+#include <pthread.h>      // pthread_atfork
 #include <unordered_map>  // std::unordered_map
 #include <utility>        // std::move
 
@@ -51,8 +51,7 @@ and when a thread ends, and never held across fork() (so a child can use its loc
 inline Lock& locals_lock() {
   static Lock* const lock = [] {
     auto* created = new Lock;  // never deleted: threads may end after static destruction began
-    ::pthread_atfork([] { locals_lock().acquire(); }, [] { locals_lock().release(); },
-                     [] { locals_lock().release(); });
+    ::pthread_atfork([] { locals_lock().acquire(); }, [] { locals_lock().release(); }, [] { locals_lock().release(); });
     return created;
   }();
   return *lock;
@@ -87,14 +86,16 @@ class LocalCache {
   }
 
   void insert(std::uint64_t id, void* value, std::weak_ptr<LocalImplBase> owner) {
-    if (entries_.size() >= 2 * size_after_purge_ + 16) purge_dead();
+    if (entries_.size() >= 2 * size_after_purge_ + 16)
+      purge_dead();
     entries_.emplace(id, Entry{value, std::move(owner)});
   }
 
   void clear() {
     while (!entries_.empty()) {
       auto node = entries_.extract(entries_.begin());  // a value's destructor may use other locals
-      if (auto owner = node.mapped().owner.lock()) owner->erase(thread_key());
+      if (auto owner = node.mapped().owner.lock())
+        owner->erase(thread_key());
     }
     size_after_purge_ = 0;
   }
@@ -150,13 +151,15 @@ class local {
     // Daemon threads may still use a static local while the program exits: leave its values
     // (the process is ending anyway) rather than free memory they are using.
     auto& r = pyconc::detail::registry();
-    if (pyconc::detail::exiting()) r.keep_until_exit(impl_);
+    if (pyconc::detail::exiting())
+      r.keep_until_exit(impl_);
   }
 
   /** The calling thread's value; built on first access. Thread-safe. */
   [[nodiscard]] T& get() {
     auto& cache = detail::local_cache();
-    if (void* found = cache.find(impl_->id)) return *static_cast<T*>(found);
+    if (void* found = cache.find(impl_->id))
+      return *static_cast<T*>(found);
     T* value = impl_->create();
     cache.insert(impl_->id, value, impl_);
     return *value;

@@ -38,10 +38,14 @@ using namespace pyconc::detail;  // threading's internals build on the library's
 
 // Lock.acquire's argument checks, in CPython's order, turned into a deadline.
 inline Deadline lock_deadline(bool blocking, double timeout) {
-  if (!blocking && timeout != -1) pyconc::detail::raise<ValueError>("can't specify a timeout for a non-blocking call");
-  if (timeout < 0 && timeout != -1) pyconc::detail::raise<ValueError>("timeout value must be a non-negative number");
-  if (timeout > TIMEOUT_MAX) pyconc::detail::raise<OverflowError>("timestamp out of range for platform time_t");
-  if (!blocking) return Deadline::after(0);
+  if (!blocking && timeout != -1)
+    pyconc::detail::raise<ValueError>("can't specify a timeout for a non-blocking call");
+  if (timeout < 0 && timeout != -1)
+    pyconc::detail::raise<ValueError>("timeout value must be a non-negative number");
+  if (timeout > TIMEOUT_MAX)
+    pyconc::detail::raise<OverflowError>("timestamp out of range for platform time_t");
+  if (!blocking)
+    return Deadline::after(0);
   return timeout == -1 ? Deadline::forever() : Deadline::after(timeout);
 }
 
@@ -57,7 +61,8 @@ class FutexLock {
   }
 
   bool acquire(const Deadline& deadline) {
-    if (try_acquire()) return true;
+    if (try_acquire())
+      return true;
     // Mark "waited for" so the holder's release wakes someone, then sleep while it stays so.
     while (state_.exchange(2, std::memory_order_acquire) != 0) {
       if (!pyconc::detail::wait_on(state_, 2, deadline)) {
@@ -72,7 +77,8 @@ class FutexLock {
   /** Returns `false` if the lock was not locked. */
   bool release() noexcept {
     const std::uint32_t previous = state_.exchange(0, std::memory_order_release);
-    if (previous == 2) pyconc::detail::wake_one(state_);
+    if (previous == 2)
+      pyconc::detail::wake_one(state_);
     return previous != 0;
   }
 
@@ -143,7 +149,8 @@ class Lock {
 
   /** Releases the lock; any thread may. Never blocks. Raises `RuntimeError` when unlocked. */
   void release() {
-    if (!impl_.release()) pyconc::detail::raise<RuntimeError>("release unlocked lock");
+    if (!impl_.release())
+      pyconc::detail::raise<RuntimeError>("release unlocked lock");
   }
 
   /** Whether some thread holds the lock right now. Thread-safe. */
@@ -219,7 +226,8 @@ class RLock {
 
   /** Python: `RLock._release_save()`. Releases every level; returns the count to restore. */
   unsigned long release_save() {
-    if (!is_owned()) pyconc::detail::raise<RuntimeError>("cannot release un-acquired lock");
+    if (!is_owned())
+      pyconc::detail::raise<RuntimeError>("cannot release un-acquired lock");
     const unsigned long saved = count_;
     count_ = 0;
     owner_.store(0, std::memory_order_relaxed);
@@ -247,7 +255,8 @@ class RLock {
       ++count_;
       return true;
     }
-    if (!(blocking ? impl_.acquire(deadline) : impl_.try_acquire())) return false;
+    if (!(blocking ? impl_.acquire(deadline) : impl_.try_acquire()))
+      return false;
     owner_.store(me, std::memory_order_relaxed);
     count_ = 1;
     return true;

@@ -57,8 +57,10 @@ class Semaphore {
   bool acquire(bool blocking) { return blocking ? acquire() : try_take(); }
   /** Waits at most `timeout` seconds; returns whether it decremented. Blocks. Thread-safe. */
   bool acquire(bool blocking, pyconc::detail::Timeout timeout) {
-    if (!blocking) pyconc::detail::raise<ValueError>("can't specify timeout for non-blocking acquire");
-    if (try_take()) return true;
+    if (!blocking)
+      pyconc::detail::raise<ValueError>("can't specify timeout for non-blocking acquire");
+    if (try_take())
+      return true;
     return acquire_until(pyconc::detail::Deadline::after(timeout.seconds));
   }
 
@@ -68,11 +70,13 @@ class Semaphore {
   `ValueError("Semaphore released too many times")` rather than pass its initial value.
   */
   void release(long long n = 1) {
-    if (n < 1) pyconc::detail::raise<ValueError>("n must be one or more");
+    if (n < 1)
+      pyconc::detail::raise<ValueError>("n must be one or more");
     std::uint32_t v = value_.load(std::memory_order_relaxed);
     do {
       if (n > static_cast<long long>(bound_ - v)) {
-        if (bounded_) pyconc::detail::raise<ValueError>("Semaphore released too many times");
+        if (bounded_)
+          pyconc::detail::raise<ValueError>("Semaphore released too many times");
         pyconc::detail::raise<OverflowError>("semaphore value too large");
       }
     } while (!value_.compare_exchange_weak(v, v + static_cast<std::uint32_t>(n), std::memory_order_seq_cst,
@@ -99,21 +103,25 @@ class Semaphore {
 
  private:
   static std::uint32_t checked_initial(long long value) {
-    if (value < 0) pyconc::detail::raise<ValueError>("semaphore initial value must be >= 0");
-    if (value > std::numeric_limits<std::uint32_t>::max()) pyconc::detail::raise<OverflowError>("semaphore value too large");
+    if (value < 0)
+      pyconc::detail::raise<ValueError>("semaphore initial value must be >= 0");
+    if (value > std::numeric_limits<std::uint32_t>::max())
+      pyconc::detail::raise<OverflowError>("semaphore value too large");
     return static_cast<std::uint32_t>(value);
   }
 
   [[nodiscard]] bool try_take() noexcept {
     std::uint32_t v = value_.load(std::memory_order_relaxed);
     while (v != 0) {
-      if (value_.compare_exchange_weak(v, v - 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+      if (value_.compare_exchange_weak(v, v - 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
     }
     return false;
   }
 
   bool acquire_until(const pyconc::detail::Deadline& deadline) {
-    if (try_take()) return true;
+    if (try_take())
+      return true;
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     bool taken = false;
     for (;;) {

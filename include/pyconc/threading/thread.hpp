@@ -34,8 +34,8 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 #include <utility>      // std::move
 #include <vector>       // std::vector
 
-#include <cxxabi.h>    // abi::__cxa_demangle
-#include <pthread.h>   // pthread_create
+#include <cxxabi.h>   // abi::__cxa_demangle
+#include <pthread.h>  // pthread_create
 
 #include <pyconc/detail/gil_state.hpp>
 #include <pyconc/detail/thread_state.hpp>
@@ -66,7 +66,8 @@ inline std::string demangle(const std::type_info& type) {
 /** A class's unqualified name, e.g. "Timer" for `pyconc::v0::threading::Timer`. */
 inline std::string class_name(const std::type_info& type) {
   std::string name = demangle(type);
-  if (const auto colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
+  if (const auto colon = name.rfind("::"); colon != std::string::npos)
+    name.erase(0, colon + 2);
   return name;
 }
 
@@ -121,18 +122,15 @@ class Thread : public std::enable_shared_from_this<Thread> {
 
   /** Python: `Thread(target=target, ...)`. */
   template <class F>
-    requires(std::invocable<F&> && !std::same_as<std::remove_cvref_t<F>, Options> &&
-             !std::derived_from<std::remove_cvref_t<F>, Thread>)
-  explicit Thread(F&& target, Options options = {})
+  requires(std::invocable<F&> && !std::same_as<std::remove_cvref_t<F>, Options> &&
+           !std::derived_from<std::remove_cvref_t<F>, Thread>) explicit Thread(F&& target, Options options = {})
       : Thread(with_target(std::move(options), std::function<void()>(std::forward<F>(target)))) {}
 
   /** Python: `Thread(target=target, args=(...), ...)`; `args` must suit `target` (checked at compile time). */
   template <class F, class... Args>
-    requires std::invocable<F&, Args&...>
-  Thread(F&& target, std::tuple<Args...> args, Options options = {})
-      : Thread(with_target(std::move(options), [f = std::forward<F>(target), a = std::move(args)]() mutable {
-          std::apply(f, a);
-        })) {}
+  requires std::invocable<F&, Args&...> Thread(F&& target, std::tuple<Args...> args, Options options = {})
+      : Thread(with_target(std::move(options),
+                           [f = std::forward<F>(target), a = std::move(args)]() mutable { std::apply(f, a); })) {}
 
   Thread(const Thread&) = default;
   Thread& operator=(const Thread&) = default;
@@ -149,7 +147,8 @@ class Thread : public std::enable_shared_from_this<Thread> {
 
   /** What the thread does: calls the target. Override it in a subclass. */
   virtual void run() {
-    if (state_->target) state_->target();
+    if (state_->target)
+      state_->target();
   }
 
   /**
@@ -159,9 +158,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   */
   void join() const { join_until(pyconc::detail::Deadline::forever()); }
   /** Waits at most `timeout` seconds (negative: none). Blocks. Thread-safe. Raises as `join()`. */
-  void join(pyconc::detail::Timeout timeout) const {
-    join_until(pyconc::detail::Deadline::after(timeout.seconds));
-  }
+  void join(pyconc::detail::Timeout timeout) const { join_until(pyconc::detail::Deadline::after(timeout.seconds)); }
 
   /** Whether the thread has started and `run()` has not returned. Thread-safe. */
   [[nodiscard]] bool is_alive() const noexcept {
@@ -177,12 +174,14 @@ class Thread : public std::enable_shared_from_this<Thread> {
   /** Python: `Thread.ident`: `std::nullopt` before `start()`, then `get_ident()` of the thread. */
   [[nodiscard]] std::optional<unsigned long> ident() const noexcept {
     const unsigned long id = state_->ident.load(std::memory_order_acquire);
-    if (id == 0) return std::nullopt;
+    if (id == 0)
+      return std::nullopt;
     return id;
   }
   /** Python: `Thread.native_id`: the kernel's thread id, `std::nullopt` before `start()`. */
   [[nodiscard]] std::optional<long> native_id() const {
-    if (state_->status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::initial) return std::nullopt;
+    if (state_->status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::initial)
+      return std::nullopt;
     state_->native_ready.wait(pyconc::detail::Deadline::forever());
     return state_->native_id.load(std::memory_order_relaxed);
   }
@@ -202,8 +201,12 @@ class Thread : public std::enable_shared_from_this<Thread> {
     const auto status = state_->status.load(std::memory_order_acquire);
     std::string cls;
     switch (state_->kind) {
-      case pyconc::detail::ThreadState::Kind::main: cls = "_MainThread"; break;
-      case pyconc::detail::ThreadState::Kind::dummy: cls = "_DummyThread"; break;
+      case pyconc::detail::ThreadState::Kind::main:
+        cls = "_MainThread";
+        break;
+      case pyconc::detail::ThreadState::Kind::dummy:
+        cls = "_DummyThread";
+        break;
       case pyconc::detail::ThreadState::Kind::normal: {
         const std::type_info* started_as = state_->type.load(std::memory_order_acquire);
         cls = detail::class_name(started_as ? *started_as : typeid(*this));
@@ -215,8 +218,10 @@ class Thread : public std::enable_shared_from_this<Thread> {
     } else {
       s += is_alive() ? "started" : "stopped";
     }
-    if (daemon()) s += " daemon";
-    if (auto id = ident()) s += " " + std::to_string(*id);
+    if (daemon())
+      s += " daemon";
+    if (auto id = ident())
+      s += " " + std::to_string(*id);
     return s + ")>";
   }
 
@@ -254,11 +259,13 @@ class Thread : public std::enable_shared_from_this<Thread> {
 
   void join_until(const pyconc::detail::Deadline& deadline) const {
     const auto& st = *state_;
-    if (st.kind == pyconc::detail::ThreadState::Kind::dummy) pyconc::detail::raise<RuntimeError>("cannot join a dummy thread");
+    if (st.kind == pyconc::detail::ThreadState::Kind::dummy)
+      pyconc::detail::raise<RuntimeError>("cannot join a dummy thread");
     if (st.status.load(std::memory_order_acquire) == pyconc::detail::ThreadState::initial) {
       pyconc::detail::raise<RuntimeError>("cannot join thread before it is started");
     }
-    if (state_ == pyconc::detail::current_state()) pyconc::detail::raise<RuntimeError>("cannot join current thread");
+    if (state_ == pyconc::detail::current_state())
+      pyconc::detail::raise<RuntimeError>("cannot join current thread");
     state_->finished.wait(deadline);
   }
 
@@ -273,14 +280,15 @@ Differs from Python: `exc_type` is the exception's name (Python's class name for
 exceptions, the C++ type otherwise); there is no traceback.
 */
 struct ExceptHookArgs {
-  std::string exc_type;              ///< e.g. "ValueError", "std::runtime_error"
-  std::exception_ptr exc_value;      ///< the exception itself
-  std::optional<Thread> thread;      ///< the thread it escaped from
+  std::string exc_type;          ///< e.g. "ValueError", "std::runtime_error"
+  std::exception_ptr exc_value;  ///< the exception itself
+  std::optional<Thread> thread;  ///< the thread it escaped from
 
   /** `str(exc_value)`: the exception's `what()`, or empty when it is not a `std::exception`. */
   [[nodiscard]] std::string message() const {
     try {
-      if (exc_value) std::rethrow_exception(exc_value);
+      if (exc_value)
+        std::rethrow_exception(exc_value);
     } catch (const std::exception& e) {
       return e.what();
     } catch (...) {
@@ -326,7 +334,8 @@ and ignores `SystemExit`. Never throws.
 */
 inline void default_excepthook(const ExceptHookArgs& args) {
   try {
-    if (args.exc_value) std::rethrow_exception(args.exc_value);
+    if (args.exc_value)
+      std::rethrow_exception(args.exc_value);
   } catch (const SystemExit&) {
     return;
   } catch (...) {
@@ -395,8 +404,9 @@ inline void report_thread_exception(std::exception_ptr ep, std::optional<Thread>
       excepthook(args);
     } catch (...) {
       auto hook_error = std::current_exception();
-      write_stderr("Exception in threading.excepthook:\n" +
-                   format_exception_only(exception_type_name(hook_error), ExceptHookArgs{{}, hook_error, {}}.message()));
+      write_stderr(
+          "Exception in threading.excepthook:\n" +
+          format_exception_only(exception_type_name(hook_error), ExceptHookArgs{{}, hook_error, {}}.message()));
     }
   } catch (...) {
     // Out of memory while reporting: nothing more can be said.
@@ -421,10 +431,12 @@ inline void join_non_daemon_threads() {
     {
       std::lock_guard with(r.lock);
       for (const auto& s : r.active) {
-        if (s->kind == ThreadState::Kind::normal && !s->daemon.load() && s != current_state()) pending.push_back(s);
+        if (s->kind == ThreadState::Kind::normal && !s->daemon.load() && s != current_state())
+          pending.push_back(s);
       }
     }
-    if (pending.empty()) return;
+    if (pending.empty())
+      return;
     for (const auto& s : pending) {
       s->finished.wait(Deadline::forever());
     }
@@ -491,8 +503,9 @@ inline void Thread::start() {
     boot->self = weak_from_this().lock();
     if (!boot->self) {
       st.status.store(pyconc::detail::ThreadState::initial);
-      pyconc::detail::raise<RuntimeError>("a Thread subclass must be owned by a std::shared_ptr to be started "
-                          "(create it with std::make_shared)");
+      pyconc::detail::raise<RuntimeError>(
+          "a Thread subclass must be owned by a std::shared_ptr to be started "
+          "(create it with std::make_shared)");
     }
   }
   auto& r = pyconc::detail::registry();
@@ -506,7 +519,8 @@ inline void Thread::start() {
   // Detached: the thread's lifetime is tracked by its shared state, so dropping every
   // handle never terminates or leaks it, and join() waits on `finished`, not on the OS.
   ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (const std::size_t size = r.stack_size.load()) ::pthread_attr_setstacksize(&attr, size);
+  if (const std::size_t size = r.stack_size.load())
+    ::pthread_attr_setstacksize(&attr, size);
   pthread_t handle{};
   ThreadBootstrap* raw = boot.get();
   const int rc = ::pthread_create(&handle, &attr, &ThreadBootstrap::main, raw);
@@ -524,7 +538,9 @@ inline void Thread::start() {
 Python: `threading.current_thread()`. The calling thread's handle; in a thread pyconc did not
 start, a `Dummy-N` daemon thread that cannot be joined. Thread-safe.
 */
-[[nodiscard]] inline Thread current_thread() { return Thread(pyconc::detail::current_state()); }
+[[nodiscard]] inline Thread current_thread() {
+  return Thread(pyconc::detail::current_state());
+}
 
 /** Python: `threading.main_thread()`. The thread `main` runs in (after a fork: the forking one). */
 [[nodiscard]] inline Thread main_thread() {
@@ -539,7 +555,8 @@ start, a `Dummy-N` daemon thread that cannot be joined. Thread-safe.
   std::lock_guard with(r.lock);
   std::vector<Thread> threads;
   threads.reserve(r.active.size());
-  for (const auto& s : r.active) threads.push_back(Thread(s));
+  for (const auto& s : r.active)
+    threads.push_back(Thread(s));
   return threads;
 }
 
@@ -551,10 +568,14 @@ start, a `Dummy-N` daemon thread that cannot be joined. Thread-safe.
 }
 
 /** Python: `threading.get_native_id()`. The kernel's id of the calling thread. */
-[[nodiscard]] inline long get_native_id() noexcept { return pyconc::detail::native_thread_id(); }
+[[nodiscard]] inline long get_native_id() noexcept {
+  return pyconc::detail::native_thread_id();
+}
 
 /** Python: `threading.stack_size()`. The stack size for new threads; 0 is the OS default. */
-[[nodiscard]] inline std::size_t stack_size() noexcept { return pyconc::detail::registry().stack_size.load(); }
+[[nodiscard]] inline std::size_t stack_size() noexcept {
+  return pyconc::detail::registry().stack_size.load();
+}
 
 /**
 Python: `threading.stack_size(size)`. Sets the stack size of threads started from now on and
@@ -562,8 +583,10 @@ returns the previous one. `size` is 0 (the OS default) or at least 32768 bytes; 
 raises `ValueError` ("size must be 0 or a positive value", "size not valid: N bytes").
 */
 inline std::size_t stack_size(long long size) {
-  if (size < 0) pyconc::detail::raise<ValueError>("size must be 0 or a positive value");
-  if (size != 0 && size < 32768) pyconc::detail::raise<ValueError>("size not valid: " + std::to_string(size) + " bytes");
+  if (size < 0)
+    pyconc::detail::raise<ValueError>("size must be 0 or a positive value");
+  if (size != 0 && size < 32768)
+    pyconc::detail::raise<ValueError>("size not valid: " + std::to_string(size) + " bytes");
   return pyconc::detail::registry().stack_size.exchange(static_cast<std::size_t>(size));
 }
 
@@ -581,15 +604,14 @@ Named `Thread-N` like other unnamed threads.
 class Timer : public Thread {
  public:
   template <class F>
-    requires std::invocable<F&>
-  Timer(pyconc::detail::Timeout interval, F&& function)
+  requires std::invocable<F&> Timer(pyconc::detail::Timeout interval, F&& function)
       : Timer(interval, std::function<void()>(std::forward<F>(function)), std::make_shared<Event>()) {}
 
   template <class F, class... Args>
-    requires std::invocable<F&, Args&...>
-  Timer(pyconc::detail::Timeout interval, F&& function, std::tuple<Args...> args)
-      : Timer(interval,
-              std::function<void()>([f = std::forward<F>(function), a = std::move(args)]() mutable { std::apply(f, a); }),
+  requires std::invocable<F&, Args&...> Timer(pyconc::detail::Timeout interval, F&& function, std::tuple<Args...> args)
+      : Timer(interval, std::function<void()>([f = std::forward<F>(function), a = std::move(args)]() mutable {
+                std::apply(f, a);
+              }),
               std::make_shared<Event>()) {}
 
   /** Stops the timer if it has not fired yet. Never blocks. Thread-safe. */
@@ -597,11 +619,13 @@ class Timer : public Thread {
 
  private:
   Timer(pyconc::detail::Timeout interval, std::function<void()> function, std::shared_ptr<Event> finished)
-      : Thread(Options{.target = [interval, function = std::move(function), finished] {
-                         finished->wait(interval);
-                         if (!finished->is_set()) function();
-                         finished->set();
-                       }},
+      : Thread(Options{.target =
+                           [interval, function = std::move(function), finished] {
+                             finished->wait(interval);
+                             if (!finished->is_set())
+                               function();
+                             finished->set();
+                           }},
                TargetOnly{}),
         finished_(std::move(finished)) {}
 

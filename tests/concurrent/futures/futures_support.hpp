@@ -19,7 +19,9 @@ namespace cf = pyconc::concurrent::futures;
 
 using Set = std::set<cf::Future<int>>;
 
-inline cf::Future<int> pending_future() { return cf::Future<int>(); }
+inline cf::Future<int> pending_future() {
+  return cf::Future<int>();
+}
 
 inline cf::Future<int> running_future() {
   cf::Future<int> f;
@@ -56,7 +58,8 @@ inline cf::Future<int> successful_future(int value = 42) {
 template <class Range>
 std::vector<cf::Future<int>> collect(Range&& range) {
   std::vector<cf::Future<int>> out;
-  for (const auto& f : range) out.push_back(f);
+  for (const auto& f : range)
+    out.push_back(f);
   return out;
 }
 

@@ -43,7 +43,8 @@ TEST_CASE("as_completed yields the done futures then raises TimeoutError naming 
   fs.push_back(pending);
   std::vector<cf::Future<int>> got;
   std::string outcome = pyconc_test::raised([&] {
-    for (const auto& f : cf::as_completed(fs, 0)) got.push_back(f);
+    for (const auto& f : cf::as_completed(fs, 0))
+      got.push_back(f);
   });
   CHECK(outcome == "TimeoutError: 1 (of 4) futures unfinished");
   CHECK(std::set<cf::Future<int>>(got.begin(), got.end()) == std::set<cf::Future<int>>(done.begin(), done.end()));
@@ -134,7 +135,8 @@ TEST_CASE("as_completed blocks until the next future finishes", "[as_completed][
   CHECK(yielded.load() == 0);
   CHECK(consumer.is_alive());
   a.set_result(1);
-  while (yielded.load() < 1) time::sleep(0.001);
+  while (yielded.load() < 1)
+    time::sleep(0.001);
   time::sleep(0.05);
   CHECK(yielded.load() == 1);
   CHECK(consumer.is_alive());
@@ -181,9 +183,11 @@ TEST_CASE("as_completed accepts any range of futures", "[as_completed]") {
   CHECK(collect(cf::as_completed(none)).empty());
   CHECK(collect(cf::as_completed(none, 0)).empty());
   std::vector<cf::Future<void>> voids(2);
-  for (auto& f : voids) f.set_result();
+  for (auto& f : voids)
+    f.set_result();
   int n = 0;
-  for ([[maybe_unused]] const auto& f : cf::as_completed(voids)) ++n;
+  for ([[maybe_unused]] const auto& f : cf::as_completed(voids))
+    ++n;
   CHECK(n == 2);
 }
 
@@ -203,13 +207,13 @@ TEST_CASE("as_completed range destroyed early leaves the futures usable", "[as_c
     auto it = moved_from.begin();
     auto range = std::move(moved_from);  // iterators survive a move of the range
     int n = 0;
-    for (; it != range.end(); ++it) ++n;
+    for (; it != range.end(); ++it)
+      ++n;
     CHECK(n == 3);
   }
 }
 
-TEST_CASE("as_completed yields each of many futures completed by many threads exactly once",
-          "[as_completed][stress]") {
+TEST_CASE("as_completed yields each of many futures completed by many threads exactly once", "[as_completed][stress]") {
   constexpr int n = 2000;
   std::vector<cf::Future<int>> fs(n);
   auto range = cf::as_completed(fs, 60.0);
@@ -226,14 +230,16 @@ TEST_CASE("as_completed yields each of many futures completed by many threads ex
       }
     });
   }
-  for (auto& s : setters) s.start();
+  for (auto& s : setters)
+    s.start();
   std::set<cf::Future<int>> seen;
   int count = 0;
   for (const auto& f : range) {
     seen.insert(f);
     ++count;
   }
-  for (auto& s : setters) s.join();
+  for (auto& s : setters)
+    s.join();
   CHECK(count == n);
   CHECK(seen.size() == static_cast<std::size_t>(n));
 }
@@ -251,13 +257,15 @@ TEST_CASE("as_completed does not yield futures cancelled by shutdown with cancel
   std::string outcome;
   threading::Thread consumer([&] {
     outcome = pyconc_test::raised([&] {
-      for (const auto& f : cf::as_completed(fs, 0.5)) got.push_back(f);
+      for (const auto& f : cf::as_completed(fs, 0.5))
+        got.push_back(f);
     });
   });
   consumer.start();
   time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
   executor.shutdown(false, true);
-  for (const auto& f : queued) CHECK(f.cancelled());
+  for (const auto& f : queued)
+    CHECK(f.cancelled());
   busy.release();
   consumer.join(10.0);
   REQUIRE_FALSE(consumer.is_alive());

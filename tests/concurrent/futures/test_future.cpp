@@ -23,7 +23,9 @@ namespace cf = pyconc::concurrent::futures;
 
 namespace {
 
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
 /** `repr` with each address (0x followed by hex digits) replaced by "0x?", for comparison. */
 std::string anonymous(const std::string& repr) {
@@ -32,7 +34,8 @@ std::string anonymous(const std::string& repr) {
     if (repr.compare(i, 2, "0x") == 0 && i + 2 < repr.size() && is_hex_digit(repr[i + 2])) {
       out += "0x?";
       i += 2;
-      while (i < repr.size() && is_hex_digit(repr[i])) ++i;
+      while (i < repr.size() && is_hex_digit(repr[i]))
+        ++i;
     } else {
       out += repr[i++];
     }
@@ -44,8 +47,10 @@ std::string anonymous(const std::string& repr) {
 bool is_unexpected_state_report(const std::string& text, const std::string& state) {
   const std::string head = "Future ";
   const std::string tail = " in unexpected state: " + state + "\n";
-  if (text.size() <= head.size() + tail.size() || text.compare(0, head.size(), head) != 0) return false;
-  if (text.compare(text.size() - tail.size(), tail.size(), tail) != 0) return false;
+  if (text.size() <= head.size() + tail.size() || text.compare(0, head.size(), head) != 0)
+    return false;
+  if (text.compare(text.size() - tail.size(), tail.size(), tail) != 0)
+    return false;
   const std::string id = text.substr(head.size(), text.size() - head.size() - tail.size());
   return !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -254,16 +259,20 @@ TEST_CASE("Future.result blocks until another thread sets the result", "[future]
       got[static_cast<std::size_t>(i)] = f.result();
     });
   }
-  for (auto& t : threads) t.start();
-  while (started.load() < waiters) time::sleep(0.001);
+  for (auto& t : threads)
+    t.start();
+  while (started.load() < waiters)
+    time::sleep(0.001);
   time::sleep(0.05);
-  for (auto& t : threads) CHECK(t.is_alive());  // really blocked
+  for (auto& t : threads)
+    CHECK(t.is_alive());  // really blocked
   f.set_result(5);
   for (auto& t : threads) {
     t.join(10.0);
     CHECK_FALSE(t.is_alive());
   }
-  for (int v : got) CHECK(v == 5);
+  for (int v : got)
+    CHECK(v == 5);
 }
 
 TEST_CASE("Future.exception blocks until another thread sets the exception", "[future][blocking]") {
@@ -312,9 +321,7 @@ TEST_CASE("Future.add_done_callback callbacks run in order when the future finis
   std::vector<std::string> calls;
   f.add_done_callback([&](cf::Future<int> g) { calls.push_back("a" + std::to_string(g.result())); });
   f.add_done_callback([&](cf::Future<int> g) { calls.push_back("b" + std::to_string(g.result())); });
-  f.add_done_callback([&](const cf::Future<int>& g) {
-    calls.push_back(g == f ? "same future" : "another future");
-  });
+  f.add_done_callback([&](const cf::Future<int>& g) { calls.push_back(g == f ? "same future" : "another future"); });
   CHECK(calls.empty());
   f.set_result(5);
   CHECK(calls == std::vector<std::string>{"a5", "b5", "same future"});
@@ -459,7 +466,8 @@ TEST_CASE("Future callback added while the future completes runs exactly once", 
     setter.start();
     start.wait();
     f.add_done_callback([&](cf::Future<int> g) {
-      if (g.result() == round) ++calls;
+      if (g.result() == round)
+        ++calls;
     });
     setter.join();
     REQUIRE(calls.load() == 1);
@@ -483,8 +491,10 @@ TEST_CASE("Future.set_result from many threads succeeds exactly once", "[future]
       }
     });
   }
-  for (auto& t : threads) t.start();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.start();
+  for (auto& t : threads)
+    t.join();
   CHECK(succeeded.load() == 1);
   CHECK(invalid.load() == 7);
 }

@@ -42,10 +42,12 @@ namespace {
 /** The number of threads of this process (entries of /proc/self/task). */
 int task_count() {
   DIR* dir = ::opendir("/proc/self/task");
-  if (dir == nullptr) return -1;
+  if (dir == nullptr)
+    return -1;
   int n = 0;
   while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++n;
+    if (entry->d_name[0] != '.')
+      ++n;
   }
   ::closedir(dir);
   return n;
@@ -61,7 +63,8 @@ bool wait_single_threaded(double timeout = 5.0) {
   const int allowed = PYCONC_TEST_TSAN ? 2 : 1;
   const pyconc_test::Stopwatch clock;
   while (task_count() > allowed) {
-    if (clock.elapsed() > timeout) return false;
+    if (clock.elapsed() > timeout)
+      return false;
     time::sleep(0.001);
   }
   return true;
@@ -79,7 +82,9 @@ void require_exited_cleanly(const pyconc_test::ChildOutcome& child) {
   REQUIRE(child.exit_status == 0);
 }
 
-int square(int x) { return x * x; }
+int square(int x) {
+  return x * x;
+}
 
 // What a pool's initializer saw, per worker (at namespace scope: g++ 12 skips the lazy
 // construction of a function-local thread_local used inside a lambda).
@@ -122,8 +127,8 @@ TEST_CASE("ThreadPoolExecutor.submit stores the call's exception in the future",
 
 TEST_CASE("ThreadPoolExecutor.submit moves move-only arguments and results", "[thread_pool_executor]") {
   cf::ThreadPoolExecutor executor(1);
-  auto f = executor.submit([](std::unique_ptr<int> p) { return std::make_unique<int>(*p + 1); },
-                           std::make_unique<int>(41));
+  auto f =
+      executor.submit([](std::unique_ptr<int> p) { return std::make_unique<int>(*p + 1); }, std::make_unique<int>(41));
   CHECK(*f.result(10.0) == 42);
 }
 
@@ -159,10 +164,12 @@ TEST_CASE("ThreadPoolExecutor starts threads lazily and at most max_workers", "[
   CHECK(executor.threads().empty());
   threading::Event release;
   std::vector<cf::Future<void>> fs;
-  for (int i = 0; i < 10; ++i) fs.push_back(executor.submit([&] { release.wait(10.0); }));
+  for (int i = 0; i < 10; ++i)
+    fs.push_back(executor.submit([&] { release.wait(10.0); }));
   CHECK(executor.threads().size() == 3);
   release.set();
-  for (auto& f : fs) f.result(10.0);
+  for (auto& f : fs)
+    f.result(10.0);
   CHECK(executor.threads().size() == 3);
 }
 
@@ -181,14 +188,16 @@ TEST_CASE("ThreadPoolExecutor runs at most max_workers calls at once", "[thread_
       --now;
     }));
   }
-  for (auto& f : fs) f.result(10.0);
+  for (auto& f : fs)
+    f.result(10.0);
   CHECK(most.load() == 3);
 }
 
 TEST_CASE("ThreadPoolExecutor reuses an idle worker for sequential submit and result", "[thread_pool_executor]") {
   // CPython's test_idle_thread_reuse.
   cf::ThreadPoolExecutor executor;
-  for (int i = 0; i < 50; ++i) executor.submit(square, i).result(10.0);
+  for (int i = 0; i < 50; ++i)
+    executor.submit(square, i).result(10.0);
   CHECK(executor.threads().size() == 1);
   executor.shutdown(true);
 }
@@ -205,9 +214,10 @@ TEST_CASE("ThreadPoolExecutor worker threads are named prefix_i", "[thread_pool_
     }));
   }
   std::set<std::string> names;
-  for (auto& f : fs) names.insert(f.result(10.0));
-  CHECK(names == std::set<std::string>{"SpecialPool_0", "SpecialPool_1", "SpecialPool_2", "SpecialPool_3",
-                                       "SpecialPool_4"});
+  for (auto& f : fs)
+    names.insert(f.result(10.0));
+  CHECK(names ==
+        std::set<std::string>{"SpecialPool_0", "SpecialPool_1", "SpecialPool_2", "SpecialPool_3", "SpecialPool_4"});
 }
 
 TEST_CASE("ThreadPoolExecutor default thread names count pools from a class-wide counter", "[thread_pool_executor]") {
@@ -227,8 +237,7 @@ TEST_CASE("ThreadPoolExecutor default thread names count pools from a class-wide
   CHECK(first.threads().at(0).name() == a);
 }
 
-TEST_CASE("ThreadPoolExecutor workers are non-daemon even when a daemon thread starts them",
-          "[thread_pool_executor]") {
+TEST_CASE("ThreadPoolExecutor workers are non-daemon even when a daemon thread starts them", "[thread_pool_executor]") {
   cf::ThreadPoolExecutor executor(1);
   threading::Thread daemon([&] { executor.submit([] {}).result(10.0); }, {.daemon = true});
   daemon.start();
@@ -264,8 +273,10 @@ TEST_CASE("ThreadPoolExecutor.shutdown waits for every queued call", "[thread_po
   }
   executor.shutdown(true);
   CHECK(ran.load() == 5);
-  for (auto& f : fs) CHECK(f.done());
-  for (auto& t : executor.threads()) CHECK_FALSE(t.is_alive());
+  for (auto& f : fs)
+    CHECK(f.done());
+  for (auto& t : executor.threads())
+    CHECK_FALSE(t.is_alive());
 }
 
 TEST_CASE("ThreadPoolExecutor.shutdown without wait returns at once and the work still runs",
@@ -286,7 +297,8 @@ TEST_CASE("ThreadPoolExecutor.shutdown without wait returns at once and the work
   CHECK(clock.elapsed() < 1.0);
   CHECK(ran.load() == 0);
   release.set();
-  for (auto& f : fs) f.result(10.0);
+  for (auto& f : fs)
+    f.result(10.0);
   CHECK(ran.load() == 4);
 }
 
@@ -312,13 +324,15 @@ TEST_CASE("ThreadPoolExecutor.shutdown with cancel_futures cancels the calls not
     }));
   }
   executor.shutdown(false, true);
-  for (auto& f : rest) CHECK(f.cancelled());
+  for (auto& f : rest)
+    CHECK(f.cancelled());
   CHECK_FALSE(first.cancelled());
   release.set();
   CHECK(first.result(10.0) == 1);
   executor.shutdown(true);
   CHECK(ran.load() == 1);
-  for (auto& f : rest) REQUIRE_RAISES(f.result(0), cf::CancelledError, "");
+  for (auto& f : rest)
+    REQUIRE_RAISES(f.result(0), cf::CancelledError, "");
   // As CPython: cancelled but never notified, so wait() counts them as not done.
   auto [done, not_done] = cf::wait(rest, 0);
   CHECK(done.empty());
@@ -339,7 +353,8 @@ TEST_CASE("ThreadPoolExecutor destructor waits for pending work like leaving a w
     }
   }
   CHECK(ran.load() == 10);
-  for (auto& f : fs) CHECK(f.done());
+  for (auto& f : fs)
+    CHECK(f.done());
 }
 
 // ---- initializer ---------------------------------------------------------------------------
@@ -360,8 +375,10 @@ TEST_CASE("ThreadPoolExecutor initializer runs once in each worker before its ca
       return initialized;
     }));
   }
-  for (auto& f : fs) CHECK(f.result(10.0));
-  for (int i = 0; i < 10; ++i) CHECK(executor.submit([] { return initialized; }).result(10.0));
+  for (auto& f : fs)
+    CHECK(f.result(10.0));
+  for (int i = 0; i < 10; ++i)
+    CHECK(executor.submit([] { return initialized; }).result(10.0));
   executor.shutdown();
   CHECK(inits.load() == 3);
   CHECK_FALSE(initialized);  // not in this thread
@@ -376,15 +393,19 @@ TEST_CASE("ThreadPoolExecutor initializer failure breaks the pool for pending an
                                      throw ValueError("init failed");
                                    }});
   std::vector<cf::Future<int>> fs;
-  for (int i = 0; i < 5; ++i) fs.push_back(executor.submit(square, i));
+  for (int i = 0; i < 5; ++i)
+    fs.push_back(executor.submit(square, i));
   REQUIRE(executor.threads().size() == 2);
   pyconc_test::CaptureFd err;
   go.set();
   const std::string broken = "A thread initializer failed, the thread pool is not usable anymore";
-  for (auto& f : fs) REQUIRE_RAISES(f.result(10.0), cf::BrokenThreadPool, broken);
-  for (const auto& t : executor.threads()) t.join(10.0);  // both workers failed and ended
-  CHECK(err.text() == "Exception in initializer:\nValueError: init failed\n"
-                      "Exception in initializer:\nValueError: init failed\n");
+  for (auto& f : fs)
+    REQUIRE_RAISES(f.result(10.0), cf::BrokenThreadPool, broken);
+  for (const auto& t : executor.threads())
+    t.join(10.0);  // both workers failed and ended
+  CHECK(err.text() ==
+        "Exception in initializer:\nValueError: init failed\n"
+        "Exception in initializer:\nValueError: init failed\n");
   REQUIRE_RAISES(executor.submit(square, 1), cf::BrokenThreadPool, broken);
   try {
     executor.submit(square, 1);
@@ -410,27 +431,32 @@ TEST_CASE("ThreadPoolExecutor initializer gets its initargs in each worker", "[t
       return seen_by_initializer;
     }));
   }
-  for (auto& f : fs) CHECK(f.result(10.0) == "w7");
+  for (auto& f : fs)
+    CHECK(f.result(10.0) == "w7");
   executor.shutdown();
   CHECK(calls.load() == 2);
   CHECK(executor.threads().size() == 2);
 
   int counter = 0;  // std::ref shares an object with the initializer, as a Python reference does
   {
-    cf::ThreadPoolExecutor shared({.max_workers = 1}, [](int& c) { ++c; }, std::tuple{std::ref(counter)});
+    cf::ThreadPoolExecutor shared(
+        {.max_workers = 1}, [](int& c) { ++c; }, std::tuple{std::ref(counter)});
     shared.submit([] {}).result(10.0);
   }
   CHECK(counter == 1);
 }
 
-TEST_CASE("ThreadPoolExecutor rejects an initializer given twice with TypeError", "[thread_pool_executor][initializer]") {
-  REQUIRE_RAISES(cf::ThreadPoolExecutor({.max_workers = 1, .initializer = [] {}}, [](int) {}, std::tuple{1}), TypeError,
-                 "ThreadPoolExecutor.__init__() got multiple values for argument 'initializer'");
+TEST_CASE("ThreadPoolExecutor rejects an initializer given twice with TypeError",
+          "[thread_pool_executor][initializer]") {
+  REQUIRE_RAISES(cf::ThreadPoolExecutor(
+                     {.max_workers = 1, .initializer = [] {}}, [](int) {}, std::tuple{1}),
+                 TypeError, "ThreadPoolExecutor.__init__() got multiple values for argument 'initializer'");
 }
 
-TEST_CASE("ThreadPoolExecutor initializer with initargs that throws breaks the pool", "[thread_pool_executor][initializer]") {
-  cf::ThreadPoolExecutor executor({.max_workers = 1}, [](const std::string& why) { throw ValueError(why); },
-                                  std::tuple{std::string("bad init")});
+TEST_CASE("ThreadPoolExecutor initializer with initargs that throws breaks the pool",
+          "[thread_pool_executor][initializer]") {
+  cf::ThreadPoolExecutor executor(
+      {.max_workers = 1}, [](const std::string& why) { throw ValueError(why); }, std::tuple{std::string("bad init")});
   pyconc_test::CaptureFd err;
   auto f = executor.submit(square, 2);
   const std::string broken = "A thread initializer failed, the thread pool is not usable anymore";
@@ -456,19 +482,22 @@ TEST_CASE("ThreadPoolExecutor.map yields results in input order", "[thread_pool_
   }
   CHECK(got == std::vector<int>{0, 10, 20, 30});
   std::vector<int> squares;
-  for (int r : executor.map(square, std::list<int>{1, 2, 3})) squares.push_back(r);
+  for (int r : executor.map(square, std::list<int>{1, 2, 3}))
+    squares.push_back(r);
   CHECK(squares == std::vector<int>{1, 4, 9});
 }
 
 TEST_CASE("ThreadPoolExecutor.map zips several ranges and stops at the shortest", "[thread_pool_executor][map]") {
   cf::ThreadPoolExecutor executor(2);
   std::vector<long> got;
-  for (long r : executor.map([](int a, long b) { return a * b; }, std::vector{1, 2, 3, 4}, std::array<long, 3>{10, 20, 30})) {
+  for (long r :
+       executor.map([](int a, long b) { return a * b; }, std::vector{1, 2, 3, 4}, std::array<long, 3>{10, 20, 30})) {
     got.push_back(r);
   }
   CHECK(got == std::vector<long>{10, 40, 90});
   int count = 0;
-  for ([[maybe_unused]] int r : executor.map(square, std::vector<int>{})) ++count;
+  for ([[maybe_unused]] int r : executor.map(square, std::vector<int>{}))
+    ++count;
   CHECK(count == 0);
 }
 
@@ -488,7 +517,8 @@ TEST_CASE("ThreadPoolExecutor.map submits every call before returning", "[thread
   std::sort(finished.begin(), finished.end());
   CHECK(finished == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   int count = 0;
-  for ([[maybe_unused]] std::monostate r : results) ++count;  // None for a void function
+  for ([[maybe_unused]] std::monostate r : results)
+    ++count;  // None for a void function
   CHECK(count == 10);
 }
 
@@ -499,7 +529,8 @@ TEST_CASE("ThreadPoolExecutor.map raises the call's exception when reached and c
   std::atomic<int> ran_later{0};
   auto results = executor.map(
       [&](int x) {
-        if (x == 1) throw ValueError("one");
+        if (x == 1)
+          throw ValueError("one");
         if (x >= 2) {
           later.wait(10.0);
           ++ran_later;
@@ -555,9 +586,11 @@ TEST_CASE("ThreadPoolExecutor.map timeout raises TimeoutError and cancels the re
   std::vector<double> delays{0, 0, 5};
   std::vector<int> got;
   pyconc_test::Stopwatch clock;
-  auto results = pool.map(cf::MapOptions{.timeout = 0.2}, [&](double d) { return never.wait(d) ? -1 : 1; }, delays);
+  auto results = pool.map(
+      cf::MapOptions{.timeout = 0.2}, [&](double d) { return never.wait(d) ? -1 : 1; }, delays);
   std::string outcome = pyconc_test::raised([&] {
-    for (int r : results) got.push_back(r);
+    for (int r : results)
+      got.push_back(r);
   });
   CHECK(outcome == "TimeoutError: ");
   CHECK(got == std::vector<int>{1, 1});
@@ -565,7 +598,8 @@ TEST_CASE("ThreadPoolExecutor.map timeout raises TimeoutError and cancels the re
   never.set();
 }
 
-TEST_CASE("ThreadPoolExecutor.map results destroyed early cancel the calls not started", "[thread_pool_executor][map]") {
+TEST_CASE("ThreadPoolExecutor.map results destroyed early cancel the calls not started",
+          "[thread_pool_executor][map]") {
   cf::ThreadPoolExecutor executor(1);
   threading::Event release;
   std::atomic<int> ran{0};
@@ -580,7 +614,8 @@ TEST_CASE("ThreadPoolExecutor.map results destroyed early cancel the calls not s
         std::vector{1, 2, 3});
     fs = results.futures();
   }
-  for (auto& f : fs) CHECK(f.cancelled());
+  for (auto& f : fs)
+    CHECK(f.cancelled());
   release.set();
   executor.shutdown(true);
   CHECK(ran.load() == 0);
@@ -655,7 +690,8 @@ TEST_CASE("ThreadPoolExecutor cancel racing with the start of calls leaves each 
   std::atomic<int> cancelled{0};
   threading::Thread canceller([&] {
     for (auto& f : fs) {
-      if (f.cancel()) ++cancelled;
+      if (f.cancel())
+        ++cancelled;
     }
   });
   canceller.start();
@@ -678,7 +714,8 @@ TEST_CASE("ThreadPoolExecutor cancel racing with the start of calls leaves each 
   CHECK(ran + cancelled.load() == n);
 }
 
-TEST_CASE("ThreadPoolExecutor shutdown racing with submit never strands a call", "[thread_pool_executor][misuse][race]") {
+TEST_CASE("ThreadPoolExecutor shutdown racing with submit never strands a call",
+          "[thread_pool_executor][misuse][race]") {
   for (int round = 0; round < 20; ++round) {
     cf::ThreadPoolExecutor executor(3);
     std::vector<std::vector<cf::Future<int>>> accepted(4);
@@ -687,17 +724,21 @@ TEST_CASE("ThreadPoolExecutor shutdown racing with submit never strands a call",
     for (std::size_t t = 0; t < 4; ++t) {
       submitters.emplace_back([&, t] {
         refusal[t] = pyconc_test::raised([&] {
-          for (int i = 0;; ++i) accepted[t].push_back(executor.submit(square, i % 100));
+          for (int i = 0;; ++i)
+            accepted[t].push_back(executor.submit(square, i % 100));
         });
       });
     }
-    for (auto& s : submitters) s.start();
+    for (auto& s : submitters)
+      s.start();
     time::sleep(0.002);
     executor.shutdown(true);
-    for (auto& s : submitters) s.join();
+    for (auto& s : submitters)
+      s.join();
     for (std::size_t t = 0; t < 4; ++t) {
       REQUIRE(refusal[t] == "RuntimeError: cannot schedule new futures after shutdown");
-      for (const auto& f : accepted[t]) REQUIRE(f.done());  // shutdown(true) ran every accepted call
+      for (const auto& f : accepted[t])
+        REQUIRE(f.done());  // shutdown(true) ran every accepted call
     }
   }
 }
@@ -781,8 +822,10 @@ struct ThrowsWhenMoved {
 };
 }  // namespace
 
-TEST_CASE("ThreadPoolExecutor result that cannot be stored becomes the future's exception and the pool counts idle workers right",
-          "[thread_pool_executor][misuse]") {
+TEST_CASE(
+    "ThreadPoolExecutor result that cannot be stored becomes the future's exception and the pool counts idle workers "
+    "right",
+    "[thread_pool_executor][misuse]") {
   cf::ThreadPoolExecutor executor(2);
   auto f = executor.submit([] { return ThrowsWhenMoved{}; });
   REQUIRE_RAISES(f.exception(10.0) ? std::rethrow_exception(f.exception()) : void(), ValueError, "moved");
@@ -813,19 +856,24 @@ TEST_CASE("ThreadPoolExecutor stress with 8 submitting threads sums exactly", "[
         std::vector<cf::Future<long long>> fs;
         fs.reserve(kTasks);
         for (long long i = 0; i < kTasks; ++i) {
-          fs.push_back(executor.submit([&side](long long x) {
-            side.fetch_add(1, std::memory_order_relaxed);
-            return x;
-          }, i));
+          fs.push_back(executor.submit(
+              [&side](long long x) {
+                side.fetch_add(1, std::memory_order_relaxed);
+                return x;
+              },
+              i));
         }
         long long sum = 0;
-        for (auto& f : fs) sum += f.result(60.0);
+        for (auto& f : fs)
+          sum += f.result(60.0);
         sums[static_cast<std::size_t>(t)] = sum;
       });
     });
   }
-  for (auto& s : submitters) s.start();
-  for (auto& s : submitters) s.join();
+  for (auto& s : submitters)
+    s.start();
+  for (auto& s : submitters)
+    s.join();
   for (int t = 0; t < kThreads; ++t) {
     CHECK(errors[static_cast<std::size_t>(t)] == "no exception");
     CHECK(sums[static_cast<std::size_t>(t)] == kTasks * (kTasks - 1) / 2);
@@ -893,8 +941,7 @@ TEST_CASE("ThreadPoolExecutor.submit during program exit raises RuntimeError", "
         "RuntimeError: cannot schedule new futures after interpreter shutdown\n");
 }
 
-TEST_CASE("ThreadPoolExecutor exit does not hang on a pool whose call runs std::exit",
-          "[thread_pool_executor][exit]") {
+TEST_CASE("ThreadPoolExecutor exit does not hang on a pool whose call runs std::exit", "[thread_pool_executor][exit]") {
   REQUIRE(wait_single_threaded());
   const auto child = pyconc_test::run_in_child([](int fd) {
     auto* executor = new cf::ThreadPoolExecutor(2);

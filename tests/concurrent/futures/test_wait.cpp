@@ -237,7 +237,8 @@ TEST_CASE("wait accepts sets of futures and returns sets usable with structured 
   CHECK(done.size() == 2);
   CHECK(not_done.empty());
   std::vector<cf::Future<void>> voids(3);
-  for (auto& f : voids) f.set_result();
+  for (auto& f : voids)
+    f.set_result();
   CHECK(cf::wait(voids, cf::FIRST_EXCEPTION).done.size() == 3);
 }
 
@@ -245,7 +246,8 @@ TEST_CASE("wait on many pool futures completed concurrently returns them all", "
   cf::ThreadPoolExecutor executor(8);
   for (int round = 0; round < 20; ++round) {
     std::vector<cf::Future<int>> fs;
-    for (int i = 0; i < 200; ++i) fs.push_back(executor.submit([i] { return i; }));
+    for (int i = 0; i < 200; ++i)
+      fs.push_back(executor.submit([i] { return i; }));
     auto first = cf::wait(fs, 30.0, cf::FIRST_COMPLETED);
     REQUIRE_FALSE(first.done.empty());
     auto all = cf::wait(fs, 30.0);
@@ -262,7 +264,8 @@ TEST_CASE("wait keeps futures cancelled by shutdown with cancel_futures not done
   auto& executor = busy.executor;
   const auto& blocker = busy.blocker;
   std::vector<cf::Future<int>> queued;
-  for (int i = 0; i < 3; ++i) queued.push_back(executor.submit([i] { return i; }));
+  for (int i = 0; i < 3; ++i)
+    queued.push_back(executor.submit([i] { return i; }));
   const double T = 0.3;
   cf::DoneAndNotDoneFutures<int> all;
   cf::DoneAndNotDoneFutures<int> first;
@@ -277,7 +280,8 @@ TEST_CASE("wait keeps futures cancelled by shutdown with cancel_futures not done
   first_waiter.start();
   time::sleep(0.05);  // most likely waiting by now; the outcome is the same either way
   executor.shutdown(false, true);
-  for (const auto& f : queued) CHECK(f.cancelled());
+  for (const auto& f : queued)
+    CHECK(f.cancelled());
   busy.release();
   waiter.join(10.0);
   first_waiter.join(10.0);

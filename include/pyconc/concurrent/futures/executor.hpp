@@ -79,7 +79,8 @@ class TaskState final : public FutureState<T> {
  private:
   // Destroys the call and tells the executor, once: before the future completes.
   void finish_call(void (*before_done)(void*) noexcept, void* context) noexcept {
-    if (!call_) return;
+    if (!call_)
+      return;
     call_.reset();
     before_done(context);
   }
@@ -241,8 +242,8 @@ class Executor {
   Raises what the executor raises when it cannot accept work (see `ThreadPoolExecutor`).
   */
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-  Future<detail::submit_result_t<F, Args...>> submit(F&& fn, Args&&... args) {
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> Future<detail::submit_result_t<F, Args...>> submit(
+      F&& fn, Args&&... args) {
     using T = detail::submit_result_t<F, Args...>;
     using Call = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
     auto* task = new detail::TaskState<T, Call>(Call(std::forward<F>(fn), std::forward<Args>(args)...));
@@ -258,8 +259,8 @@ class Executor {
   `fn` is copied into each call, as `submit()` does.
   */
   template <class F, class... Ranges>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, MapOptions> && sizeof...(Ranges) > 0)
-  auto map(F&& fn, Ranges&&... iterables) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, MapOptions> &&
+           sizeof...(Ranges) > 0) auto map(F&& fn, Ranges&&... iterables) {
     return map(MapOptions{}, std::forward<F>(fn), std::forward<Ranges>(iterables)...);
   }
   /**
@@ -267,10 +268,10 @@ class Executor {
   The timeout counts from this call; `chunksize` is ignored, as by CPython's thread pool.
   */
   template <class F, class... Ranges>
-    requires(sizeof...(Ranges) > 0)
-  auto map(MapOptions options, F&& fn, Ranges&&... iterables) {
+  requires(sizeof...(Ranges) > 0) auto map(MapOptions options, F&& fn, Ranges&&... iterables) {
     std::optional<pyconc::detail::Deadline> deadline;
-    if (options.timeout) deadline = pyconc::detail::Deadline::after(options.timeout->seconds);
+    if (options.timeout)
+      deadline = pyconc::detail::Deadline::after(options.timeout->seconds);
     using T = detail::submit_result_t<F&, std::ranges::range_reference_t<Ranges>...>;
     std::vector<Future<T>> fs;
     auto its = std::tuple(std::ranges::begin(iterables)...);
@@ -283,7 +284,8 @@ class Executor {
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         fs.push_back(submit(fn, *std::get<I>(its)...));
         (++std::get<I>(its), ...);
-      }(seq);
+      }
+      (seq);
     }
     return MapResults<T>(std::move(fs), deadline);
   }

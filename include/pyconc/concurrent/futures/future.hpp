@@ -36,7 +36,8 @@ inline namespace v0 {
 namespace concurrent {
 namespace futures {
 
-/** Python: `concurrent.futures.CancelledError`. Raised by `result()`/`exception()` of a cancelled future; empty message. */
+/** Python: `concurrent.futures.CancelledError`. Raised by `result()`/`exception()` of a cancelled future; empty
+ * message. */
 PYCONC_DEFINE_ERROR(CancelledError, Error, "CancelledError");
 /** Python: `concurrent.futures.InvalidStateError`. `set_result`/`set_exception` on a future that is done. */
 PYCONC_DEFINE_ERROR(InvalidStateError, Error, "InvalidStateError");
@@ -68,25 +69,36 @@ enum : std::uint32_t {
   kWaited = 8,
 };
 
-[[nodiscard]] constexpr bool is_done(std::uint32_t state) noexcept { return state >= kCancelled; }
+[[nodiscard]] constexpr bool is_done(std::uint32_t state) noexcept {
+  return state >= kCancelled;
+}
 
 [[nodiscard]] constexpr const char* state_name(std::uint32_t state) noexcept {
   switch (state) {
-    case kPending: return "PENDING";
-    case kRunning: return "RUNNING";
-    case kCancelled: return "CANCELLED";
-    case kCancelledAndNotified: return "CANCELLED_AND_NOTIFIED";
-    default: return "FINISHED";
+    case kPending:
+      return "PENDING";
+    case kRunning:
+      return "RUNNING";
+    case kCancelled:
+      return "CANCELLED";
+    case kCancelledAndNotified:
+      return "CANCELLED_AND_NOTIFIED";
+    default:
+      return "FINISHED";
   }
 }
 
 [[nodiscard]] constexpr const char* state_description(std::uint32_t state) noexcept {
   switch (state) {
-    case kPending: return "pending";
-    case kRunning: return "running";
+    case kPending:
+      return "pending";
+    case kRunning:
+      return "running";
     case kCancelled:
-    case kCancelledAndNotified: return "cancelled";
-    default: return "finished";
+    case kCancelledAndNotified:
+      return "cancelled";
+    default:
+      return "finished";
   }
 }
 
@@ -106,12 +118,18 @@ std::string python_type_name() {
   } else {
     // The class's own name: no namespace, no template arguments.
     std::string name = threading::detail::demangle(typeid(T));
-    if (const auto angle = name.find('<'); angle != std::string::npos) name.erase(angle);
-    if (const auto colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
-    if (name == "vector" || name == "deque" || name == "list" || name == "array") return "list";
-    if (name == "map" || name == "unordered_map") return "dict";
-    if (name == "set" || name == "unordered_set") return "set";
-    if (name == "tuple" || name == "pair") return "tuple";
+    if (const auto angle = name.find('<'); angle != std::string::npos)
+      name.erase(angle);
+    if (const auto colon = name.rfind("::"); colon != std::string::npos)
+      name.erase(0, colon + 2);
+    if (name == "vector" || name == "deque" || name == "list" || name == "array")
+      return "list";
+    if (name == "map" || name == "unordered_map")
+      return "dict";
+    if (name == "set" || name == "unordered_set")
+      return "set";
+    if (name == "tuple" || name == "pair")
+      return "tuple";
     return name;
   }
 }
@@ -162,7 +180,8 @@ class FutureCore {
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      delete this;
   }
 
   [[nodiscard]] std::uint32_t state() const noexcept { return word_.load(std::memory_order_acquire) & kStateMask; }
@@ -175,13 +194,18 @@ class FutureCore {
       old = word_.load(std::memory_order_acquire);
       for (;;) {
         const std::uint32_t s = old & kStateMask;
-        if (s == kRunning || s == kFinished) return false;
-        if (s == kCancelled || s == kCancelledAndNotified) return true;
-        if (word_.compare_exchange_weak(old, kCancelled, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+        if (s == kRunning || s == kFinished)
+          return false;
+        if (s == kCancelled || s == kCancelledAndNotified)
+          return true;
+        if (word_.compare_exchange_weak(old, kCancelled, std::memory_order_acq_rel, std::memory_order_acquire))
+          break;
       }
     }
-    if (old & kWaited) pyconc::detail::wake_all(word_);
-    if (has_callbacks_) invoke_callbacks();
+    if (old & kWaited)
+      pyconc::detail::wake_all(word_);
+    if (has_callbacks_)
+      invoke_callbacks();
     return true;
   }
 
@@ -191,24 +215,30 @@ class FutureCore {
   Start start_or_notify_cancel() noexcept {
     std::uint32_t w = word_.load(std::memory_order_acquire);
     while ((w & kStateMask) == kPending) {
-      if (word_.compare_exchange_weak(w, (w & kWaited) | kRunning, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (word_.compare_exchange_weak(w, (w & kWaited) | kRunning, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
         return Start::running;
       }
     }
     std::lock_guard with(lock_);
     w = word_.load(std::memory_order_acquire);
-    if ((w & kStateMask) != kCancelled) return Start::unexpected;
+    if ((w & kStateMask) != kCancelled)
+      return Start::unexpected;
     word_.store(kCancelledAndNotified, std::memory_order_release);  // a done state: no sleeper to wake
-    for (Waiter* waiter : waiters_) waiter->add_cancelled(this);
+    for (Waiter* waiter : waiters_)
+      waiter->add_cancelled(this);
     return Start::cancelled;
   }
 
   /** Python: `Future.set_running_or_notify_cancel()`. */
   bool set_running_or_notify_cancel() {
     switch (start_or_notify_cancel()) {
-      case Start::running: return true;
-      case Start::cancelled: return false;
-      case Start::unexpected: break;
+      case Start::running:
+        return true;
+      case Start::cancelled:
+        return false;
+      case Start::unexpected:
+        break;
     }
     threading::detail::write_stderr("Future " + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
                                     " in unexpected state: " + state_name(state()) + "\n");
@@ -220,20 +250,26 @@ class FutureCore {
     std::uint32_t old = 0;
     {
       std::lock_guard with(lock_);
-      if (is_done(word_.load(std::memory_order_acquire) & kStateMask)) return false;
+      if (is_done(word_.load(std::memory_order_acquire) & kStateMask))
+        return false;
       exception_ = std::move(error);
       old = word_.exchange(kFinished, std::memory_order_acq_rel);
-      for (Waiter* waiter : waiters_) waiter->add_exception(this);
+      for (Waiter* waiter : waiters_)
+        waiter->add_exception(this);
     }
-    if (old & kWaited) pyconc::detail::wake_all(word_);
-    if (has_callbacks_) invoke_callbacks();
+    if (old & kWaited)
+      pyconc::detail::wake_all(word_);
+    if (has_callbacks_)
+      invoke_callbacks();
     return true;
   }
 
   /** Python: `Future.set_exception(exception)`. */
   void set_exception(std::exception_ptr error) {
-    if (!error) pyconc::detail::raise<TypeError>("set_exception() needs an exception, not nullptr");
-    if (!try_set_exception(std::move(error))) raise_invalid_state();
+    if (!error)
+      pyconc::detail::raise<TypeError>("set_exception() needs an exception, not nullptr");
+    if (!try_set_exception(std::move(error)))
+      raise_invalid_state();
   }
 
   /**
@@ -242,16 +278,19 @@ class FutureCore {
   */
   bool wait_done(const pyconc::detail::Deadline& deadline) {
     std::uint32_t w = word_.load(std::memory_order_acquire);
-    if (is_done(w & kStateMask)) return true;
+    if (is_done(w & kStateMask))
+      return true;
     // Past the deadline already (timeout 0 or negative): no spin, no system call, and no
     // "waited" mark that would make the completer wake nobody.
-    if (deadline.expired()) return false;
+    if (deadline.expired())
+      return false;
     // No spinning first: measured on a loaded 2-CPU machine, a spin of a few microseconds
     // made submit().result() round trips several times slower (the spinner kept the CPU
     // the call needed), and it would keep an opt-in GIL from others.
     while (!is_done(w & kStateMask)) {
       if (!(w & kWaited)) {
-        if (!word_.compare_exchange_weak(w, w | kWaited, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        if (!word_.compare_exchange_weak(w, w | kWaited, std::memory_order_acq_rel, std::memory_order_acquire))
+          continue;
         w |= kWaited;
       }
       if (!pyconc::detail::wait_on(word_, w, deadline)) {
@@ -269,7 +308,8 @@ class FutureCore {
     const std::uint32_t s = state();
     std::string text = std::string("<Future at ") + address + " state=" + state_description(s);
     if (s == kFinished) {
-      text += exception_ ? " raised " + threading::detail::exception_type_name(exception_) : " returned " + result_class();
+      text +=
+          exception_ ? " raised " + threading::detail::exception_type_name(exception_) : " returned " + result_class();
     }
     return text + ">";
   }
@@ -281,15 +321,14 @@ class FutureCore {
   threading::Lock& lock() noexcept { return lock_; }
   void install(Waiter* waiter) { waiters_.push_back(waiter); }
   void uninstall(Waiter* waiter) noexcept {
-    if (auto it = std::find(waiters_.begin(), waiters_.end(), waiter); it != waiters_.end()) waiters_.erase(it);
+    if (auto it = std::find(waiters_.begin(), waiters_.end(), waiter); it != waiters_.end())
+      waiters_.erase(it);
   }
 
   // ---- for executors ----
   FutureCore* next_in_queue = nullptr;  // the executor's work queue link
   /** Runs the submitted call, if any; `before_done(context)` is called just before the future completes. */
-  virtual void run(void (*before_done)(void*) noexcept, void* context) noexcept {
-    before_done(context);
-  }
+  virtual void run(void (*before_done)(void*) noexcept, void* context) noexcept { before_done(context); }
   /** Destroys the submitted call without running it. */
   virtual void discard() noexcept {}
 
@@ -335,18 +374,23 @@ class FutureState : public FutureCore {
     std::uint32_t old = 0;
     {
       std::lock_guard with(lock_);
-      if (is_done(word_.load(std::memory_order_acquire) & kStateMask)) return false;
+      if (is_done(word_.load(std::memory_order_acquire) & kStateMask))
+        return false;
       value_.emplace(std::move(value));
       old = word_.exchange(kFinished, std::memory_order_acq_rel);
-      for (Waiter* waiter : waiters_) waiter->add_result(this);
+      for (Waiter* waiter : waiters_)
+        waiter->add_result(this);
     }
-    if (old & kWaited) pyconc::detail::wake_all(word_);
-    if (has_callbacks_) invoke_callbacks();
+    if (old & kWaited)
+      pyconc::detail::wake_all(word_);
+    if (has_callbacks_)
+      invoke_callbacks();
     return true;
   }
 
   void set_result(Stored<T>&& value) {
-    if (!try_set_result(std::move(value))) raise_invalid_state();
+    if (!try_set_result(std::move(value)))
+      raise_invalid_state();
   }
 
   /** Python: `Future.add_done_callback(fn)`. */
@@ -369,7 +413,8 @@ class FutureState : public FutureCore {
   void invoke_callbacks() noexcept override {
     // Done, so no callback can be added any more: the list is ours without the lock.
     std::vector<Callback> callbacks = std::move(callbacks_);
-    for (auto& fn : callbacks) call(fn);
+    for (auto& fn : callbacks)
+      call(fn);
   }
 
   [[nodiscard]] std::string result_class() const override { return python_type_name<T>(); }
@@ -472,7 +517,8 @@ class Future {
   /** Python: `Future()`. A new pending future, for executor authors and tests. */
   Future() : state_(new detail::FutureState<T>) {}
   Future(const Future& other) noexcept : state_(other.state_) {
-    if (state_) state_->add_ref();
+    if (state_)
+      state_->add_ref();
   }
   Future(Future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
   Future& operator=(const Future& other) noexcept {
@@ -484,7 +530,8 @@ class Future {
     return *this;
   }
   ~Future() {
-    if (state_) state_->release();
+    if (state_)
+      state_->release();
   }
   void swap(Future& other) noexcept { std::swap(state_, other.state_); }
 
@@ -535,24 +582,15 @@ class Future {
   and runs its callbacks. Raises `InvalidStateError("FINISHED: <Future ...>")` (or
   `"CANCELLED: ..."`) if it is done already. Thread-safe.
   */
-  void set_result(detail::Stored<T> value) const
-    requires(!std::is_void_v<T>)
-  {
-    state_->set_result(std::move(value));
-  }
+  void set_result(detail::Stored<T> value) const requires(!std::is_void_v<T>) { state_->set_result(std::move(value)); }
   /** Python: `Future.set_result(None)` for `Future<void>`. Thread-safe. Raises as the other overload. */
-  void set_result() const
-    requires std::is_void_v<T>
-  {
-    state_->set_result(std::monostate{});
-  }
+  void set_result() const requires std::is_void_v<T> { state_->set_result(std::monostate{}); }
 
   /** Python: `Future.set_exception(exception)`. Thread-safe. Raises `InvalidStateError` if done already. */
   void set_exception(std::exception_ptr error) const { state_->set_exception(std::move(error)); }
   /** Stores `error` (any exception object) as the future's exception. Thread-safe. Raises as above. */
   template <class E>
-    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-  void set_exception(E&& error) const {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) void set_exception(E&& error) const {
     set_exception(std::make_exception_ptr(std::forward<E>(error)));
   }
 
@@ -578,8 +616,10 @@ class Future {
 
   result_type result_until(const pyconc::detail::Deadline& deadline) const {
     wait_or_raise(deadline);
-    if (const auto& error = state_->stored_exception()) std::rethrow_exception(error);
-    if constexpr (!std::is_void_v<T>) return state_->value();
+    if (const auto& error = state_->stored_exception())
+      std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<T>)
+      return state_->value();
   }
 
   std::exception_ptr exception_until(const pyconc::detail::Deadline& deadline) const {
@@ -588,8 +628,10 @@ class Future {
   }
 
   void wait_or_raise(const pyconc::detail::Deadline& deadline) const {
-    if (!state_->wait_done(deadline)) pyconc::detail::raise<TimeoutError>();
-    if (cancelled()) pyconc::detail::raise<CancelledError>();
+    if (!state_->wait_done(deadline))
+      pyconc::detail::raise<TimeoutError>();
+    if (cancelled())
+      pyconc::detail::raise<CancelledError>();
   }
 
   detail::FutureState<T>* state_;

@@ -53,8 +53,8 @@ PYCONC_DEFINE_ERROR(BrokenThreadPool, BrokenExecutor, "BrokenThreadPool");
 
 /** Python's keyword arguments of `ThreadPoolExecutor(...)`. */
 struct ThreadPoolExecutorOptions {
-  std::optional<int> max_workers = {};   ///< unset: min(32, process_cpu_count() + 4)
-  std::string thread_name_prefix = {};   ///< empty: "ThreadPoolExecutor-K"
+  std::optional<int> max_workers = {};     ///< unset: min(32, process_cpu_count() + 4)
+  std::string thread_name_prefix = {};     ///< empty: "ThreadPoolExecutor-K"
   std::function<void()> initializer = {};  ///< run first in each worker; empty: none. With
                                            ///< `initargs`: the constructor taking a std::tuple
 };
@@ -67,7 +67,8 @@ inline int process_cpu_count() noexcept {
   CPU_ZERO(&set);
   if (::sched_getaffinity(0, sizeof set, &set) == 0) {
     const int n = CPU_COUNT(&set);
-    if (n > 0) return n;
+    if (n > 0)
+      return n;
   }
   return os::cpu_count();
 }
@@ -229,23 +230,27 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool take_idle() noexcept {
     long long n = idle_.load(std::memory_order_relaxed);
     while (n > 0) {
-      if (idle_.compare_exchange_weak(n, n - 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+      if (idle_.compare_exchange_weak(n, n - 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
     }
     return false;
   }
 
   // CPython's `_adjust_thread_count()`; called with lock_ held.
   void adjust_thread_count() {
-    if (take_idle()) return;
+    if (take_idle())
+      return;
     const auto count = threads_.size();
-    if (count >= static_cast<std::size_t>(max_workers_)) return;
+    if (count >= static_cast<std::size_t>(max_workers_))
+      return;
     std::weak_ptr<PoolCore> weak = weak_from_this();
     threads_.reserve(count + 1);  // so the running thread is always recorded (and joined)
     threading::Thread t([core = shared_from_this()] { worker(core); },
                         {.name = prefix_ + "_" + std::to_string(count), .daemon = false});
     t.start();
     threads_.push_back(t);
-    if (count == 0) register_for_exit(std::move(weak));
+    if (count == 0)
+      register_for_exit(std::move(weak));
   }
 
   static void register_for_exit(std::weak_ptr<PoolCore> core) {
@@ -266,7 +271,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     FutureCore* drained = nullptr;
     {
       std::lock_guard with(lock_);
-      if (broken_.empty()) broken_ = message;
+      if (broken_.empty())
+        broken_ = message;
       drained = std::exchange(head_, nullptr);
       tail_ = nullptr;
     }
@@ -293,7 +299,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     FutureCore* item = head_;
     if (item) {
       head_ = std::exchange(item->next_in_queue, nullptr);
-      if (!head_) tail_ = nullptr;
+      if (!head_)
+        tail_ = nullptr;
     }
     return item;
   }
@@ -323,8 +330,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       std::uint32_t seen = 0;
       {
         std::lock_guard with(lock_);
-        if (FutureCore* item = pop_locked()) return item;
-        if (closed_) return nullptr;
+        if (FutureCore* item = pop_locked())
+          return item;
+        if (closed_)
+          return nullptr;
         seen = signal_.load(std::memory_order_relaxed);
       }
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
@@ -339,8 +348,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // CPython's _shutdown_lock and the queue's lock in one: threading's futex lock (atomics only
   // when uncontended). Held for a few pointer moves, and while a new worker starts.
   mutable threading::Lock lock_;
-  FutureCore* head_ = nullptr;    // guarded by lock_
-  FutureCore* tail_ = nullptr;    // guarded by lock_
+  FutureCore* head_ = nullptr;              // guarded by lock_
+  FutureCore* tail_ = nullptr;              // guarded by lock_
   std::atomic<std::uint32_t> signal_{0};    // bumped by each put and by closing
   std::atomic<std::uint32_t> sleepers_{0};  // workers asleep (or about to be) on signal_
   std::atomic<long long> idle_{0};          // CPython's _idle_semaphore
@@ -361,7 +370,8 @@ inline void python_exit() {
     std::lock_guard with(r.lock);
     r.exiting.store(true);
     for (const auto& weak : r.pools) {
-      if (auto core = weak.lock()) pools.push_back(std::move(core));
+      if (auto core = weak.lock())
+        pools.push_back(std::move(core));
     }
   }
   std::vector<threading::Thread> workers;
@@ -372,7 +382,8 @@ inline void python_exit() {
   pools.clear();
   const auto me = threading::current_thread();
   for (const auto& t : workers) {
-    if (!(t == me)) t.join();
+    if (!(t == me))
+      t.join();
   }
 }
 
@@ -448,8 +459,8 @@ class ThreadPoolExecutor : public Executor {
   argument 'initializer'")` if `options.initializer` is set as well, and as the other constructors.
   */
   template <class F, class... Args>
-    requires std::invocable<const std::decay_t<F>&, const Args&...>
-  ThreadPoolExecutor(Options options, F&& initializer, std::tuple<Args...> initargs)
+  requires std::invocable < const std::decay_t<F>
+  &, const Args&... > ThreadPoolExecutor(Options options, F&& initializer, std::tuple<Args...> initargs)
       : ThreadPoolExecutor(with_initializer(std::move(options), std::forward<F>(initializer), std::move(initargs))) {}
 
   /** Python's `with` exit: `shutdown(true)`. Never throws. */
@@ -480,7 +491,8 @@ class ThreadPoolExecutor : public Executor {
  private:
   static std::shared_ptr<detail::PoolCore> make_core(Options options) {
     const int max_workers = options.max_workers ? *options.max_workers : std::min(32, detail::process_cpu_count() + 4);
-    if (max_workers <= 0) pyconc::detail::raise<ValueError>("max_workers must be greater than 0");
+    if (max_workers <= 0)
+      pyconc::detail::raise<ValueError>("max_workers must be greater than 0");
     std::string prefix = options.thread_name_prefix.empty()
                              ? "ThreadPoolExecutor-" + std::to_string(detail::pool_counter.fetch_add(1))
                              : std::move(options.thread_name_prefix);
@@ -501,7 +513,8 @@ class ThreadPoolExecutor : public Executor {
 
   void shutdown_impl(bool wait, bool cancel_futures, bool raise_on_self) {
     const auto threads = core_->shutdown(cancel_futures);
-    if (!wait) return;
+    if (!wait)
+      return;
     bool self = false;
     const auto me = threading::current_thread();
     for (const auto& t : threads) {
@@ -511,7 +524,8 @@ class ThreadPoolExecutor : public Executor {
         t.join();
       }
     }
-    if (self && raise_on_self) pyconc::detail::raise<RuntimeError>("cannot join current thread");
+    if (self && raise_on_self)
+      pyconc::detail::raise<RuntimeError>("cannot join current thread");
   }
 
   std::shared_ptr<detail::PoolCore> core_;

@@ -54,8 +54,9 @@ struct future_traits<Future<T>> {
 
 /** A range whose elements are `Future<T>`, for some `T`. */
 template <class R>
-concept future_range = std::ranges::input_range<R> &&
-                       requires { typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type; };
+concept future_range = std::ranges::input_range<R> && requires {
+  typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
+};
 
 template <class R>
 using future_range_value_t = typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
@@ -65,7 +66,8 @@ inline std::string py_str_repr(std::string_view s) {
   const char quote = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"' : '\'';
   std::string out(1, quote);
   for (const char c : s) {
-    if (c == quote || c == '\\') out += '\\';
+    if (c == quote || c == '\\')
+      out += '\\';
     out += c;
   }
   return out + quote;
@@ -79,12 +81,14 @@ template <class Futures>
 class LockAll {
  public:
   explicit LockAll(const Futures& fs) : fs_(fs) {
-    for (const auto& f : fs_) FutureAccess::state(f)->lock().acquire();
+    for (const auto& f : fs_)
+      FutureAccess::state(f)->lock().acquire();
   }
   LockAll(const LockAll&) = delete;
   LockAll& operator=(const LockAll&) = delete;
   ~LockAll() {
-    for (const auto& f : fs_) FutureAccess::state(f)->lock().release();
+    for (const auto& f : fs_)
+      FutureAccess::state(f)->lock().release();
   }
 
  private:
@@ -95,9 +99,11 @@ class LockAll {
 template <class Futures>
 void install_all(const Futures& fs, Waiter* waiter) {
   try {
-    for (const auto& f : fs) FutureAccess::state(f)->install(waiter);
+    for (const auto& f : fs)
+      FutureAccess::state(f)->install(waiter);
   } catch (...) {
-    for (const auto& f : fs) FutureAccess::state(f)->uninstall(waiter);
+    for (const auto& f : fs)
+      FutureAccess::state(f)->uninstall(waiter);
     throw;
   }
 }
@@ -142,9 +148,11 @@ class AllCompletedWaiter final : public Waiter {
     {
       std::lock_guard with(lock);
       finished.push_back(f);
-      if (!stop) all_done = --pending_ == 0;
+      if (!stop)
+        all_done = --pending_ == 0;
     }
-    if (stop || all_done) event.set();
+    if (stop || all_done)
+      event.set();
   }
 
   std::size_t pending_;  // guarded by lock
@@ -163,7 +171,8 @@ inline void wait_event(threading::Event& event, const pyconc::detail::Deadline& 
 template <class T, class R>
 std::set<Future<T>> unique_futures(R&& fs) {
   std::set<Future<T>> unique;
-  for (auto&& f : fs) unique.insert(f);
+  for (auto&& f : fs)
+    unique.insert(f);
   return unique;
 }
 
@@ -178,14 +187,17 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
       const auto s = FutureAccess::state(f)->state();
       (s == kCancelledAndNotified || s == kFinished ? result.done : result.not_done).insert(f);
     }
-    if (return_when == FIRST_COMPLETED && !result.done.empty()) return result;
+    if (return_when == FIRST_COMPLETED && !result.done.empty())
+      return result;
     if (return_when == FIRST_EXCEPTION && !result.done.empty()) {
       for (const auto& f : result.done) {
         auto* state = FutureAccess::state(f);
-        if (state->state() == kFinished && state->stored_exception()) return result;
+        if (state->state() == kFinished && state->stored_exception())
+          return result;
       }
     }
-    if (result.done.size() == fs.size()) return result;
+    if (result.done.size() == fs.size())
+      return result;
 
     if (return_when == FIRST_COMPLETED) {
       waiter = std::make_unique<FirstCompletedWaiter>();
@@ -251,8 +263,8 @@ DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs, pyconc::deta
 }
 /** Python: `wait(fs, return_when=...)` (no timeout). Blocks. Thread-safe. */
 template <detail::future_range R, class S>
-  requires(std::is_convertible_v<S, std::string_view> && !std::is_arithmetic_v<std::remove_cvref_t<S>>)
-DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs, S&& return_when) {
+requires(std::is_convertible_v<S, std::string_view> && !std::is_arithmetic_v<std::remove_cvref_t<S>>)
+    DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs, S&& return_when) {
   return detail::wait_until(detail::unique_futures<detail::future_range_value_t<R>>(fs),
                             pyconc::detail::Deadline::forever(), return_when);
 }
@@ -286,16 +298,17 @@ class AsCompleted {
     std::vector<Future<T>> fs;     // every future, once each, in address order
     std::vector<Future<T>> ready;  // done, not yet yielded: yielded from the back
     std::optional<Future<T>> current;
-    std::size_t pending = 0;                 // neither yielded nor reported done yet
-    std::optional<double> timeout;           // seconds; unset: none
+    std::size_t pending = 0;        // neither yielded nor reported done yet
+    std::optional<double> timeout;  // seconds; unset: none
     pyconc::detail::Deadline deadline = pyconc::detail::Deadline::forever();
-    bool started = false;                    // installed on every future of fs
+    bool started = false;  // installed on every future of fs
 
     Impl() = default;
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
     ~Impl() override {
-      if (started) detail::uninstall_all(fs, this);
+      if (started)
+        detail::uninstall_all(fs, this);
     }
 
     void add_result(detail::FutureCore* f) noexcept override { add(f); }
@@ -309,7 +322,8 @@ class AsCompleted {
 
     // The generator's first steps: the deadline, the futures done by now, a waiter on all.
     void start() {
-      if (timeout) deadline = pyconc::detail::Deadline::after(*timeout);
+      if (timeout)
+        deadline = pyconc::detail::Deadline::after(*timeout);
       finished.reserve(fs.size());
       ready.reserve(fs.size());
       detail::LockAll locked(fs);
@@ -405,7 +419,8 @@ namespace detail {
 /** `as_completed()`: keeps each future once; the rest waits for `begin()`. */
 template <class T, class R>
 AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout) {
-  if (timeout) static_cast<void>(pyconc::detail::Deadline::after(*timeout));  // NaN: ValueError now
+  if (timeout)
+    static_cast<void>(pyconc::detail::Deadline::after(*timeout));  // NaN: ValueError now
   AsCompleted<T> range;
   const std::set<Future<T>> unique = unique_futures<T>(fs);
   range.impl_->fs.assign(unique.begin(), unique.end());
