@@ -26,6 +26,7 @@ Defines:
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_list.hpp>
+#include <pyconc/detail/wait_word.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/threading/lock.hpp>
 
@@ -40,18 +41,19 @@ PYCONC_DEFINE_ERROR(Full, Error, "Full");
 /** Python: `queue.ShutDown` (3.13), raised by `put`, and by `get` once empty, after `shutdown()`. */
 PYCONC_DEFINE_ERROR(ShutDown, Error, "ShutDown");
 
+}  // namespace queue
+
 namespace detail {
-using namespace pyconc::detail;
 
 using QueueLock = threading::Lock;
 using Hold = std::lock_guard<QueueLock>;
 
 /**
 Threads waiting for one condition of a queue: a `WaitList` guarded by one of the queue's
-locks, plus a count of sleepers that a notifier reads without the lock. A sleeper counts
+locks, plus a `SleeperCount` that a notifier reads without the lock. This is the waiter
+protocol of `detail/wait_word.hpp` with the state outside the futex word: a sleeper counts
 itself, then re-checks its condition before it sleeps; a notifier changes the state, then
-reads the count (all sequentially consistent): one of the two always sees the other, so a
-notifier that sees no sleeper may skip the lock.
+reads the count, and wakes under the lock, so a notifier that sees no sleeper skips the lock.
 */
 class Sleepers {
  public:
@@ -61,12 +63,12 @@ class Sleepers {
   */
   template <class Ready>
   void sleep_unless(QueueLock& guard, Ready&& ready, const Deadline& deadline) {
-    count_.fetch_add(1, std::memory_order_seq_cst);
+    count_.enter();
     if (!ready()) {
       list_.wait(
           deadline, true, [&guard] { guard.release(); }, [&guard] { guard.acquire(); });
     }
-    count_.fetch_sub(1, std::memory_order_relaxed);
+    count_.leave();
   }
   /** With `guard` held: wakes the longest sleeper, if any. Never blocks. */
   void notify_locked() noexcept { list_.notify(); }
@@ -74,14 +76,14 @@ class Sleepers {
   void notify_all_locked() noexcept { list_.notify_all(); }
   /** With `guard` not held: wakes the longest sleeper, taking `guard` only if there is one. */
   void notify(QueueLock& guard) {
-    if (count_.load(std::memory_order_seq_cst) == 0)
+    if (!count_.any())
       return;
     Hold with(guard);
     list_.notify();
   }
   /** With `guard` not held: wakes every sleeper, taking `guard` only if there is one. */
   void notify_all(QueueLock& guard) {
-    if (count_.load(std::memory_order_seq_cst) == 0)
+    if (!count_.any())
       return;
     Hold with(guard);
     list_.notify_all();
@@ -91,7 +93,7 @@ class Sleepers {
 
  private:
   WaitList list_;
-  std::atomic<std::uint32_t> count_{0};
+  SleeperCount count_;
 };
 
 /**
@@ -123,34 +125,37 @@ class QueueCalls {
  public:
   /** Puts `item` in, waiting while a bounded queue is full. Blocks. Thread-safe. */
   void put(T item) { self().put_until(std::move(item), true, Deadline::forever(), 0); }
-  /** `put(item, false)` raises `Full` at once when full; `put(item, true)` waits. */
+  /** `put(item, false)` raises `queue::Full` at once when full; `put(item, true)` waits. */
   void put(T item, bool block) { self().put_until(std::move(item), block, Deadline::forever(), 0); }
   /**
-  Waits at most `timeout` seconds for room, then raises `Full`. On a bounded queue a negative
+  Waits at most `timeout` seconds for room, then raises `queue::Full`. On a bounded queue a negative
   `timeout` raises `ValueError("'timeout' must be a non-negative number")`; an unbounded queue
   ignores it. `block == false` ignores the timeout. Blocks. Thread-safe.
   */
   void put(T item, bool block, Timeout timeout) {
     if (!block)
       return put(std::move(item), false);
-    self().put_until(std::move(item), true, Deadline::after(timeout.seconds), timeout.seconds);
+    // A NaN timeout waits as long as it takes (CPython's loop never sees the time run out).
+    self().put_until(std::move(item), true, Deadline::after(timeout.seconds, NanTimeout::never), timeout.seconds);
   }
   /** Python: `put_nowait(item)`, which is `put(item, false)`. */
   void put_nowait(T item) { put(std::move(item), false); }
 
   /** Takes the next item out, waiting while the queue is empty. Blocks. Thread-safe. */
   T get() { return self().get_until(true, Deadline::forever(), 0); }
-  /** `get(false)` raises `Empty` at once when empty; `get(true)` waits. */
+  /** `get(false)` raises `queue::Empty` at once when empty; `get(true)` waits. */
   T get(bool block) { return self().get_until(block, Deadline::forever(), 0); }
   /**
-  Waits at most `timeout` seconds for an item, then raises `Empty`. A negative `timeout`
+  Waits at most `timeout` seconds for an item, then raises `queue::Empty`. A negative `timeout`
   raises `ValueError("'timeout' must be a non-negative number")`, even when an item is there.
   `block == false` ignores the timeout. Blocks. Thread-safe.
   */
   T get(bool block, Timeout timeout) {
     if (!block)
       return get(false);
-    return self().get_until(true, Deadline::after(timeout.seconds), timeout.seconds);
+    // NaN: Queue, LifoQueue and PriorityQueue wait as long as it takes (CPython's loop never
+    // sees the time run out); SimpleQueue raises ValueError, as its C implementation does.
+    return self().get_until(true, Deadline::after(timeout.seconds, Derived::kNanTimeout), timeout.seconds);
   }
   /** Python: `get_nowait()`, which is `get(false)`. */
   T get_nowait() { return get(false); }
@@ -295,7 +300,7 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
   [[nodiscard]] std::size_t unfinished_tasks() const noexcept { return unfinished_.load(std::memory_order_acquire); }
 
   /**
-  Python 3.13's `shutdown(immediate=False)`: from now on `put` raises `ShutDown`, and so does
+  Python 3.13's `shutdown(immediate=False)`: from now on `put` raises `queue::ShutDown`, and so does
   `get` once the queue is empty; blocked callers wake up to see it. With `immediate`, the
   items still queued are dropped (each counted as done) so `join()` returns too.
   */
@@ -321,19 +326,20 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
 
  private:
   friend class QueueCalls<FifoQueue, T>;
+  static constexpr NanTimeout kNanTimeout = Tasks ? NanTimeout::never : NanTimeout::raises;
 
   [[nodiscard]] bool is_full(std::size_t count) const noexcept {
     const long long bound = maxsize_.load(std::memory_order_seq_cst);
     return bound > 0 && count >= static_cast<std::size_t>(bound);
   }
 
-  // CPython's put(): ShutDown first, then (bounded queues only) Full or the timeout check.
+  // CPython's put(): queue::ShutDown first, then (bounded queues only) queue::Full or the timeout check.
   void put_until(T&& item, bool block, const Deadline& deadline, double timeout) {
     std::size_t before = 0;
     {
       Hold with(put_lock_);
       if (shutdown_.load(std::memory_order_relaxed))
-        raise<ShutDown>();
+        raise<queue::ShutDown>();
       if (maxsize() > 0) {
         if (block)
           check_timeout(timeout);
@@ -341,11 +347,11 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
         // the shared count is read only when that bound reaches maxsize.
         while (is_full(put_bound_) && is_full(put_bound_ = qsize())) {
           if (!block || deadline.expired())
-            raise<Full>();
+            raise<queue::Full>();
           not_full_.sleep_unless(
               put_lock_, [this] { return !is_full(items_->count.load(std::memory_order_seq_cst)); }, deadline);
           if (shutdown_.load(std::memory_order_relaxed))
-            raise<ShutDown>();
+            raise<queue::ShutDown>();
         }
       }
       items_->push(std::move(item));
@@ -360,23 +366,23 @@ class FifoQueue : public QueueCalls<FifoQueue<T, Tasks>, T> {
       not_empty_.notify(get_lock_);
   }
 
-  // CPython's get(): ShutDown (when empty) first, then Empty or the timeout check.
+  // CPython's get(): queue::ShutDown (when empty) first, then queue::Empty or the timeout check.
   T get_until(bool block, const Deadline& deadline, double timeout) {
     auto& count = items_->count;
     std::size_t before = 0;
     T item = [&] {
       Hold with(get_lock_);
       if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0)
-        raise<ShutDown>();
+        raise<queue::ShutDown>();
       if (block)
         check_timeout(timeout);
       while (count.load(std::memory_order_acquire) == 0) {
         if (!block || deadline.expired())
-          raise<Empty>();
+          raise<queue::Empty>();
         not_empty_.sleep_unless(
             get_lock_, [&count] { return count.load(std::memory_order_seq_cst) != 0; }, deadline);
         if (Tasks && shutdown_.load(std::memory_order_relaxed) && count.load() == 0)
-          raise<ShutDown>();
+          raise<queue::ShutDown>();
       }
       T taken = items_->pop();
       before = count.fetch_sub(1, std::memory_order_seq_cst);
@@ -532,6 +538,7 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
 
  private:
   friend class QueueCalls<BasicQueue, T>;
+  static constexpr NanTimeout kNanTimeout = NanTimeout::never;
 
   [[nodiscard]] bool full_locked() const noexcept {
     return maxsize_ > 0 && items_->size() >= static_cast<std::size_t>(maxsize_);
@@ -543,38 +550,38 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
         deadline, true, [this] { lock_.release(); }, [this] { lock_.acquire(); });
   }
 
-  // CPython's put(): ShutDown first, then (bounded queues only) Full or the timeout check.
+  // CPython's put(): queue::ShutDown first, then (bounded queues only) queue::Full or the timeout check.
   void put_until(T&& item, bool block, const Deadline& deadline, double timeout) {
     Hold with(lock_);
     if (shutdown_)
-      raise<ShutDown>();
+      raise<queue::ShutDown>();
     if (maxsize_ > 0 && block)
       check_timeout(timeout);
     while (full_locked()) {
       if (!block || deadline.expired())
-        raise<Full>();
+        raise<queue::Full>();
       wait_locked(not_full_, deadline);
       if (shutdown_)
-        raise<ShutDown>();
+        raise<queue::ShutDown>();
     }
     items_->push(std::move(item));
     ++unfinished_;
     not_empty_.notify();
   }
 
-  // CPython's get(): ShutDown (when empty) first, then Empty or the timeout check.
+  // CPython's get(): queue::ShutDown (when empty) first, then queue::Empty or the timeout check.
   T get_until(bool block, const Deadline& deadline, double timeout) {
     Hold with(lock_);
     if (shutdown_ && items_->size() == 0)
-      raise<ShutDown>();
+      raise<queue::ShutDown>();
     if (block)
       check_timeout(timeout);
     while (items_->size() == 0) {
       if (!block || deadline.expired())
-        raise<Empty>();
+        raise<queue::Empty>();
       wait_locked(not_empty_, deadline);
       if (shutdown_ && items_->size() == 0)
-        raise<ShutDown>();
+        raise<queue::ShutDown>();
     }
     T item = items_->pop();
     not_full_.notify();
@@ -591,6 +598,8 @@ class BasicQueue : public QueueCalls<BasicQueue<T, Items>, T> {
   WaitList all_tasks_done_;
 };
 }  // namespace detail
+
+namespace queue {
 
 /**
 Python: `queue.Queue(maxsize=0)`. A first-in first-out queue that many threads may share;

@@ -27,7 +27,7 @@ Python: `time.sleep(secs)`. Suspends the calling thread for `secs` seconds (a `d
 `std::chrono::duration`). Blocks. Raises `ValueError("sleep length must be non-negative")`
 when `secs < 0`.
 */
-inline void sleep(pyconc::detail::Timeout secs) {
+inline void sleep(Timeout secs) {
   if (secs.seconds < 0)
     pyconc::detail::raise<ValueError>("sleep length must be non-negative");
   const auto deadline = pyconc::detail::Deadline::after(secs.seconds);

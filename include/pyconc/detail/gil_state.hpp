@@ -3,7 +3,6 @@
 `pyconc/detail/gil_state.hpp` — the GIL's machinery (the public face is `pyconc/gil.hpp`).
 
 Defines:
-- `detail::GilRawLock`     a futex lock that never touches the GIL (the GIL's own bookkeeping).
 - `detail::GilThread`      what the GIL knows about one thread (recycled, never freed).
 - `detail::GilState`       the GIL itself: owner word, waiters, last holder, switch number,
                            policy, switch interval, check interval, statistics.
@@ -38,35 +37,15 @@ Generations: each `enable()` starts a new generation (a nonzero number kept in
 #include <utility>    // std::move
 #include <vector>     // std::vector
 
-#include <pthread.h>  // pthread_atfork
-
+#include <pyconc/detail/futex.hpp>
+#include <pyconc/detail/futex_lock.hpp>
+#include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 
 namespace pyconc {
 inline namespace v0 {
 namespace detail {
-
-/** A futex lock for the GIL's bookkeeping: it waits with `futex_wait`, never through the GIL. */
-class GilRawLock {
- public:
-  void lock() noexcept {
-    std::uint32_t expected = 0;
-    if (word_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
-      return;
-    while (word_.exchange(2, std::memory_order_acquire) != 0)
-      futex_wait(word_, 2, Deadline::forever());
-  }
-  void unlock() noexcept {
-    if (word_.exchange(0, std::memory_order_release) == 2)
-      wake_one(word_);
-  }
-  /** Unlocked again, without waking anyone: only in a child after `fork()`. */
-  void at_fork_reinit() noexcept { word_.store(0, std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint32_t> word_{0};
-};
 
 /** What a timeline records: the state a thread entered, and when (ns since `timeline::start`). */
 enum class GilActivity : std::uint8_t { running, waiting, io, idle };
@@ -80,7 +59,7 @@ struct GilEvent {
 struct GilTrack {
   long tid = 0;
   std::string name;
-  GilRawLock lock;
+  RawLock lock;
   std::vector<GilEvent> events;
 };
 
@@ -116,7 +95,7 @@ struct GilState {
   std::atomic<std::uint32_t> epoch_counter{0};
   std::atomic<GilThread*> records{nullptr};
   std::atomic<bool> atfork_installed{false};
-  GilRawLock control;  // serialises enable/disable (and is held across fork)
+  RawLock control;  // serialises enable/disable (and is held across fork)
 
   // Statistics.
   std::atomic<std::uint64_t> switch_number{0};
@@ -148,7 +127,7 @@ inline thread_local GilThreadSlot tls_gil_slot;
 inline std::atomic<std::uint32_t> gil_timeline_on{0};
 
 struct GilTimeline {
-  GilRawLock lock;
+  RawLock lock;
   std::vector<std::shared_ptr<GilTrack>> tracks;
   std::uint32_t generation = 0;
   Clock::time_point t0{};
@@ -401,16 +380,18 @@ inline void gil_release(GilThread* me, GilActivity next, bool record = true) noe
   }
 }
 
-/** `wait_on` while holding the GIL: release it for the wait, take it back after. */
-inline bool gil_wait_released(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                              const Deadline& deadline) noexcept {
+/** `BlockingRegion`'s entry with the GIL on: releases it if the calling thread holds it. */
+inline bool gil_block_begin_impl() noexcept {
   GilThread* me = tls_gil;
   if (!gil_holds(me))
-    return futex_wait(word, expected, deadline);
+    return false;
   gil_release(me, GilActivity::io);
-  const bool woken = futex_wait(word, expected, deadline);
-  gil_take(me);
-  return woken;
+  return true;
+}
+
+/** `BlockingRegion`'s exit after `gil_block_begin_impl` released the GIL: takes it back. */
+inline void gil_block_end_impl() noexcept {
+  gil_take(tls_gil);
 }
 
 /** A pyconc thread starts: it takes the GIL before running its target (when the GIL is on). */
@@ -472,19 +453,21 @@ inline void gil_after_fork_in_child() noexcept {
 
 inline void gil_install_hooks() {
   auto& g = gil_g;
-  gil_wait_hook.store(&gil_wait_released, std::memory_order_release);
+  gil_block_begin.store(&gil_block_begin_impl, std::memory_order_release);
+  gil_block_end.store(&gil_block_end_impl, std::memory_order_release);
   if (!g.atfork_installed.exchange(true)) {
     gil_timeline();  // built before any fork, so the child never allocates it half-way
-    ::pthread_atfork(
-        [] {
-          gil_g.control.lock();
-          gil_timeline().lock.lock();
-        },
-        [] {
-          gil_timeline().lock.unlock();
-          gil_g.control.unlock();
-        },
-        [] { gil_after_fork_in_child(); });
+    on_fork(ForkPhase::gil, {.prepare =
+                                 []() noexcept {
+                                   gil_g.control.lock();
+                                   gil_timeline().lock.lock();
+                                 },
+                             .parent =
+                                 []() noexcept {
+                                   gil_timeline().lock.unlock();
+                                   gil_g.control.unlock();
+                                 },
+                             .child = []() noexcept { gil_after_fork_in_child(); }});
   }
 }
 

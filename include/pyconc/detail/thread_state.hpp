@@ -25,12 +25,13 @@ The registry is created on first use and never destroyed, so daemon threads that
 #include <utility>     // std::exchange
 #include <vector>      // std::vector
 
-#include <pthread.h>      // pthread_atfork, pthread_self
+#include <pthread.h>      // pthread_self
 #include <sys/syscall.h>  // SYS_gettid
 #include <unistd.h>       // getpid, syscall
 
-#include <pyconc/detail/wait.hpp>
-#include <pyconc/threading/lock.hpp>
+#include <pyconc/detail/futex_lock.hpp>
+#include <pyconc/detail/lifecycle.hpp>
+#include <pyconc/detail/wait_word.hpp>
 
 namespace pyconc {
 inline namespace v0 {
@@ -86,7 +87,7 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
 
 /** CPython's `_active`, `_counter` and `_main_thread`, plus the settings threads share. */
 struct Registry {
-  threading::Lock lock;
+  FutexLock<> lock;
   std::vector<std::shared_ptr<ThreadState>> active;  // alive threads, oldest first
   std::shared_ptr<ThreadState> main;
   std::atomic<unsigned long> thread_counter{0};  // the N of Thread-N and Dummy-N, as CPython's _counter
@@ -141,8 +142,9 @@ inline Registry& registry() {
       tls_current = r->main.get();
     }
     r->active.push_back(r->main);
-    ::pthread_atfork([] { registry().lock.acquire(); }, [] { registry().lock.release(); },
-                     [] { after_fork_in_child(); });
+    on_fork(ForkPhase::threads, {.prepare = []() noexcept { registry().lock.lock(); },
+                                 .parent = []() noexcept { registry().lock.unlock(); },
+                                 .child = []() noexcept { after_fork_in_child(); }});
     return r;
   }();
   return *instance;

@@ -57,8 +57,7 @@ Differs from Python: not copyable.
 class Barrier {
  public:
   /** Raises `ValueError("parties must be > 0")` when `parties < 1` (CPython 3.13). */
-  explicit Barrier(long long parties, std::function<void()> action = {},
-                   std::optional<pyconc::detail::Timeout> timeout = std::nullopt)
+  explicit Barrier(long long parties, std::function<void()> action = {}, std::optional<Timeout> timeout = std::nullopt)
       : parties_(checked_parties(parties)), action_(std::move(action)), timeout_(timeout), cond_(lock_) {}
   Barrier(const Barrier&) = delete;
   Barrier& operator=(const Barrier&) = delete;
@@ -66,7 +65,7 @@ class Barrier {
   /** Waits for all parties with the constructor's timeout. Blocks. Thread-safe. */
   std::size_t wait() { return wait_impl(timeout_); }
   /** Waits for all parties, at most `timeout` seconds. Blocks. Thread-safe. */
-  std::size_t wait(pyconc::detail::Timeout timeout) { return wait_impl(timeout); }
+  std::size_t wait(Timeout timeout) { return wait_impl(timeout); }
 
   /**
   Returns the barrier to its empty, unbroken state; threads waiting in it get
@@ -114,7 +113,7 @@ class Barrier {
     return static_cast<std::size_t>(parties);
   }
 
-  std::size_t wait_impl(std::optional<pyconc::detail::Timeout> timeout) {
+  std::size_t wait_impl(std::optional<Timeout> timeout) {
     std::lock_guard with(cond_);
     enter();
     const std::size_t index = count_++;
@@ -154,7 +153,7 @@ class Barrier {
     }
   }
 
-  void wait_for_release(std::optional<pyconc::detail::Timeout> timeout) {
+  void wait_for_release(std::optional<Timeout> timeout) {
     auto released = [this] { return state_ != State::filling; };
     const bool ok = timeout ? cond_.wait_for(released, *timeout) : cond_.wait_for(released);
     if (!ok) {
@@ -180,7 +179,7 @@ class Barrier {
 
   const std::size_t parties_;
   std::function<void()> action_;
-  std::optional<pyconc::detail::Timeout> timeout_;
+  std::optional<Timeout> timeout_;
   Lock lock_;
   Condition cond_;
   State state_ = State::filling;

@@ -86,7 +86,7 @@ class Condition {
   Waits until notified or `timeout` seconds have passed; returns `false` on timeout.
   Blocks. Thread-safe. Raises as `wait()`.
   */
-  bool wait(pyconc::detail::Timeout timeout) {
+  bool wait(Timeout timeout) {
     const bool positive = timeout.seconds > 0;
     return wait_until(pyconc::detail::Deadline::after(positive ? timeout.seconds : 0), positive);
   }
@@ -108,13 +108,14 @@ class Condition {
   last value of `predicate()`. Blocks. Thread-safe.
   */
   template <class Predicate>
-  auto wait_for(Predicate predicate, pyconc::detail::Timeout timeout) {
+  auto wait_for(Predicate predicate, Timeout timeout) {
     auto result = predicate();
     std::optional<pyconc::detail::Deadline> deadline;
     double wait_time = timeout.seconds;
     while (!result) {
       if (!deadline) {
-        deadline = pyconc::detail::Deadline::after(wait_time);
+        // NaN: as long as it takes (CPython's loop never sees the time run out).
+        deadline = pyconc::detail::Deadline::after(wait_time, pyconc::detail::NanTimeout::never);
       } else {
         wait_time = deadline->remaining();
         if (wait_time <= 0)

@@ -4,6 +4,7 @@
 
 Defines:
 - `threading::Event`   a flag that threads can wait to see set.
+- `detail::EventCore`   the flag and its waiters, private or process-shared.
 */
 #ifndef PYCONC_THREADING_EVENT_HPP_INCLUDED
 #define PYCONC_THREADING_EVENT_HPP_INCLUDED
@@ -11,10 +12,59 @@ Defines:
 #include <atomic>   // std::atomic
 #include <cstdint>  // std::uint32_t
 
-#include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/deadline.hpp>
+#include <pyconc/detail/futex.hpp>
+#include <pyconc/detail/wait_word.hpp>
+#include <pyconc/timeout.hpp>
 
 namespace pyconc {
 inline namespace v0 {
+namespace detail {
+
+/**
+An event's flag and its waiters, on the waiter protocol of `detail/wait_word.hpp`. The word
+is `generation << 1 | set`: each `set()` of a clear flag bumps the generation, so a waiter
+knows the flag was set while it slept even if it was cleared again since (CPython's
+gh-57711 behaviour). With `FutexScope::process_shared` it works across processes.
+*/
+template <FutexScope Scope = FutexScope::process_private>
+class EventCore {
+ public:
+  [[nodiscard]] bool is_set() const noexcept { return (word_.word().load(std::memory_order_acquire) & kSet) != 0; }
+
+  /** Sets the flag and wakes every waiter. Never blocks. */
+  void set() noexcept {
+    auto& w = word_.word();
+    std::uint32_t now = w.load(std::memory_order_relaxed);
+    do {
+      if (now & kSet)
+        return;
+    } while (!w.compare_exchange_weak(now, (now + kGeneration) | kSet, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed));
+    word_.wake_all();
+  }
+
+  /** Clears the flag. Never blocks. */
+  void clear() noexcept { word_.word().fetch_and(~kSet, std::memory_order_relaxed); }
+
+  /** Waits until the flag is (or was, meanwhile) set, or `deadline`; returns whether it was. Blocks. */
+  bool wait(const Deadline& deadline) {
+    const std::uint32_t seen = word_.word().load(std::memory_order_acquire);
+    if (seen & kSet)
+      return true;
+    // Only set() changes the word of a clear flag (clear() of a clear flag changes nothing),
+    // so any change since `seen` means the flag was set while we waited.
+    return word_.wait([seen](std::uint32_t now) { return now != seen; }, deadline);
+  }
+
+ private:
+  static constexpr std::uint32_t kSet = 1;
+  static constexpr std::uint32_t kGeneration = 2;
+  WaitWord<Scope> word_;
+};
+
+}  // namespace detail
+
 namespace threading {
 
 /**
@@ -22,7 +72,7 @@ Python: `threading.Event()`. A flag, initially false: `set()` makes it true and 
 waiter, `clear()` makes it false again, `wait()` blocks until it is true.
 
 Blocking and timeouts: `wait()` waits forever; `wait(t)` at most `t` seconds and returns the
-flag (so `false` on timeout); a negative `t` returns at once. As in CPython (gh-57711), a
+flag (so `false` on timeout); a negative or NaN `t` returns at once, as in CPython. As in CPython (gh-57711), a
 waiter woken by `set()` returns `true` even if `clear()` ran before it got to run.
 
 Memory ordering: everything before `set()` happens-before a `wait()` or `is_set()` that
@@ -45,62 +95,25 @@ class Event {
   Event& operator=(const Event&) = delete;
 
   /** Whether the flag is set. Never blocks. Thread-safe. */
-  [[nodiscard]] bool is_set() const noexcept { return (word_.load(std::memory_order_acquire) & kSet) != 0; }
+  [[nodiscard]] bool is_set() const noexcept { return core_.is_set(); }
 
   /** Sets the flag and wakes every waiter. Never blocks. Thread-safe. */
-  void set() noexcept {
-    std::uint32_t w = word_.load(std::memory_order_relaxed);
-    do {
-      if (w & kSet)
-        return;
-    } while (!word_.compare_exchange_weak(w, (w + kGeneration) | kSet, std::memory_order_seq_cst,
-                                          std::memory_order_relaxed));
-    if (waiters_.load(std::memory_order_seq_cst) != 0)
-      pyconc::detail::wake_all(word_);
-  }
+  void set() noexcept { core_.set(); }
 
   /** Clears the flag. Never blocks. Thread-safe. */
-  void clear() noexcept { word_.fetch_and(~kSet, std::memory_order_relaxed); }
+  void clear() noexcept { core_.clear(); }
 
   /** Waits until the flag is set. Blocks. Thread-safe. Returns `true`. */
-  bool wait() { return wait_until(pyconc::detail::Deadline::forever()); }
+  bool wait() { return core_.wait(detail::Deadline::forever()); }
   /** Waits at most `timeout` seconds; returns the flag. Blocks. Thread-safe. */
-  bool wait(pyconc::detail::Timeout timeout) {
+  bool wait(Timeout timeout) {
     if (is_set())
       return true;
-    return wait_until(pyconc::detail::Deadline::after(timeout.seconds));
+    return core_.wait(detail::Deadline::after(timeout.seconds, detail::NanTimeout::now));
   }
 
  private:
-  // word_ = generation << 1 | set-bit. Each set() of a clear flag bumps the generation, so a
-  // waiter knows it was set while it slept even if the flag was cleared again since.
-  static constexpr std::uint32_t kSet = 1;
-  static constexpr std::uint32_t kGeneration = 2;
-
-  bool wait_until(const pyconc::detail::Deadline& deadline) {
-    const std::uint32_t seen = word_.load(std::memory_order_acquire);
-    if (seen & kSet)
-      return true;
-    // Only set() changes the word of a clear flag (clear() of a clear flag changes nothing),
-    // so any change since `seen` means the flag was set while we waited.
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
-    bool result = false;
-    for (;;) {
-      if (word_.load(std::memory_order_seq_cst) != seen) {
-        result = true;
-        break;
-      }
-      if (!pyconc::detail::wait_on(word_, seen, deadline)) {
-        result = word_.load(std::memory_order_acquire) != seen;
-        break;
-      }
-    }
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
-    return result;
-  }
-
-  std::atomic<std::uint32_t> word_{0};
-  std::atomic<std::uint32_t> waiters_{0};
+  detail::EventCore<> core_;
 };
 
 }  // namespace threading

@@ -15,16 +15,17 @@ Defines:
 #include <mutex>       // std::lock_guard
 #include <tuple>       // std::tuple, std::apply
 
-#include <pthread.h>      // pthread_atfork
 #include <unordered_map>  // std::unordered_map
 #include <utility>        // std::move
 
+#include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/threading/lock.hpp>
 
 namespace pyconc {
 inline namespace v0 {
-namespace threading {
+namespace threading {}  // namespace threading
+
 namespace detail {
 
 // What a thread's cache needs of a `local`: a way to drop that thread's value.
@@ -48,10 +49,12 @@ inline std::uint64_t thread_key() noexcept {
 The one lock behind every `local`'s table of values: taken only on a thread's first access
 and when a thread ends, and never held across fork() (so a child can use its locals).
 */
-inline Lock& locals_lock() {
-  static Lock* const lock = [] {
-    auto* created = new Lock;  // never deleted: threads may end after static destruction began
-    ::pthread_atfork([] { locals_lock().acquire(); }, [] { locals_lock().release(); }, [] { locals_lock().release(); });
+inline threading::Lock& locals_lock() {
+  static threading::Lock* const lock = [] {
+    auto* created = new threading::Lock;  // never deleted: threads may end after static destruction began
+    pyconc::detail::on_fork(pyconc::detail::ForkPhase::locals, {.prepare = []() noexcept { locals_lock().acquire(); },
+                                                                .parent = []() noexcept { locals_lock().release(); },
+                                                                .child = []() noexcept { locals_lock().release(); }});
     return created;
   }();
   return *lock;
@@ -116,6 +119,8 @@ inline LocalCache& local_cache() {
 }
 
 }  // namespace detail
+
+namespace threading {
 
 /**
 Python: `threading.local()`. Thread-local data: each thread that touches a `local<T>` sees its

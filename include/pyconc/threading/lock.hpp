@@ -15,8 +15,10 @@ Defines:
 
 #include <pthread.h>  // pthread_self
 
-#include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/deadline.hpp>
+#include <pyconc/detail/futex_lock.hpp>
 #include <pyconc/errors.hpp>
+#include <pyconc/timeout.hpp>
 
 namespace pyconc {
 inline namespace v0 {
@@ -33,65 +35,26 @@ ones (`pthread_self()`); it may be reused after the thread ends. Never blocks. T
   return static_cast<unsigned long>(::pthread_self());
 }
 
+}  // namespace threading
+
 namespace detail {
-using namespace pyconc::detail;  // threading's internals build on the library's
 
 // Lock.acquire's argument checks, in CPython's order, turned into a deadline.
 inline Deadline lock_deadline(bool blocking, double timeout) {
   if (!blocking && timeout != -1)
-    pyconc::detail::raise<ValueError>("can't specify a timeout for a non-blocking call");
+    raise<ValueError>("can't specify a timeout for a non-blocking call");
   if (timeout < 0 && timeout != -1)
-    pyconc::detail::raise<ValueError>("timeout value must be a non-negative number");
-  if (timeout > TIMEOUT_MAX)
-    pyconc::detail::raise<OverflowError>("timestamp out of range for platform time_t");
+    raise<ValueError>("timeout value must be a non-negative number");
+  if (timeout > threading::TIMEOUT_MAX)
+    raise<OverflowError>("timestamp out of range for platform time_t");
   if (!blocking)
     return Deadline::after(0);
   return timeout == -1 ? Deadline::forever() : Deadline::after(timeout);
 }
 
-/**
-The futex lock under `Lock`: 0 unlocked, 1 locked, 2 locked and perhaps waited for.
-Acquire and release are one atomic instruction each when uncontended.
-*/
-class FutexLock {
- public:
-  [[nodiscard]] bool try_acquire() noexcept {
-    std::uint32_t expected = 0;
-    return state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
-  }
-
-  bool acquire(const Deadline& deadline) {
-    if (try_acquire())
-      return true;
-    // Mark "waited for" so the holder's release wakes someone, then sleep while it stays so.
-    while (state_.exchange(2, std::memory_order_acquire) != 0) {
-      if (!pyconc::detail::wait_on(state_, 2, deadline)) {
-        // Timed out; one last try, since the lock may have been freed as the clock ran out.
-        std::uint32_t expected = 0;
-        return state_.compare_exchange_strong(expected, 2, std::memory_order_acquire, std::memory_order_relaxed);
-      }
-    }
-    return true;
-  }
-
-  /** Returns `false` if the lock was not locked. */
-  bool release() noexcept {
-    const std::uint32_t previous = state_.exchange(0, std::memory_order_release);
-    if (previous == 2)
-      pyconc::detail::wake_one(state_);
-    return previous != 0;
-  }
-
-  [[nodiscard]] bool locked() const noexcept { return state_.load(std::memory_order_relaxed) != 0; }
-
-  /** Resets to unlocked without waking anyone; only for a child process after `fork()`. */
-  void at_fork_reinit() noexcept { state_.store(0, std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint32_t> state_{0};
-};
-
 }  // namespace detail
+
+namespace threading {
 
 /**
 Python: `threading.Lock()`. A primitive lock: `acquire()` blocks while another thread holds it.
@@ -142,7 +105,7 @@ class Lock {
   Waits at most `timeout` seconds (`-1`: forever). Returns whether the lock was acquired.
   Blocks. Thread-safe. Raises `ValueError`/`OverflowError` for invalid timeouts (see class).
   */
-  bool acquire(bool blocking, detail::Timeout timeout) {
+  bool acquire(bool blocking, Timeout timeout) {
     const auto deadline = detail::lock_deadline(blocking, timeout.seconds);
     return blocking ? impl_.acquire(deadline) : impl_.try_acquire();
   }
@@ -150,7 +113,7 @@ class Lock {
   /** Releases the lock; any thread may. Never blocks. Raises `RuntimeError` when unlocked. */
   void release() {
     if (!impl_.release())
-      pyconc::detail::raise<RuntimeError>("release unlocked lock");
+      detail::raise<RuntimeError>("release unlocked lock");
   }
 
   /** Whether some thread holds the lock right now. Thread-safe. */
@@ -164,7 +127,7 @@ class Lock {
   void at_fork_reinit() noexcept { impl_.at_fork_reinit(); }
 
  private:
-  detail::FutexLock impl_;
+  detail::FutexLock<> impl_;
 };
 
 /**
@@ -198,14 +161,14 @@ class RLock {
   /** `acquire(false)` tries once; `acquire(true)` waits forever. */
   bool acquire(bool blocking) { return acquire_until(detail::Deadline::forever(), blocking); }
   /** Waits at most `timeout` seconds (`-1`: forever). Raises as `Lock::acquire`. */
-  bool acquire(bool blocking, detail::Timeout timeout) {
+  bool acquire(bool blocking, Timeout timeout) {
     return acquire_until(detail::lock_deadline(blocking, timeout.seconds), blocking);
   }
 
   /** Releases one level. Never blocks. Raises `RuntimeError` unless the caller owns it. */
   void release() {
     if (owner_.load(std::memory_order_relaxed) != get_ident() || count_ == 0) {
-      pyconc::detail::raise<RuntimeError>("cannot release un-acquired lock");
+      detail::raise<RuntimeError>("cannot release un-acquired lock");
     }
     if (--count_ == 0) {
       owner_.store(0, std::memory_order_relaxed);
@@ -227,7 +190,7 @@ class RLock {
   /** Python: `RLock._release_save()`. Releases every level; returns the count to restore. */
   unsigned long release_save() {
     if (!is_owned())
-      pyconc::detail::raise<RuntimeError>("cannot release un-acquired lock");
+      detail::raise<RuntimeError>("cannot release un-acquired lock");
     const unsigned long saved = count_;
     count_ = 0;
     owner_.store(0, std::memory_order_relaxed);
@@ -262,7 +225,7 @@ class RLock {
     return true;
   }
 
-  detail::FutexLock impl_;
+  detail::FutexLock<> impl_;
   std::atomic<unsigned long> owner_{0};  // get_ident() of the owner, 0 when unowned
   unsigned long count_ = 0;              // touched only by the owner
 };

@@ -5,6 +5,7 @@
 Defines:
 - `threading::Semaphore`          a counter that `acquire()` decrements, blocking at zero.
 - `threading::BoundedSemaphore`   a Semaphore whose value may never exceed its initial value.
+- `detail::SemaphoreCore`         the counter and its waiters, private or process-shared.
 */
 #ifndef PYCONC_THREADING_SEMAPHORE_HPP_INCLUDED
 #define PYCONC_THREADING_SEMAPHORE_HPP_INCLUDED
@@ -13,11 +14,65 @@ Defines:
 #include <cstdint>  // std::uint32_t
 #include <limits>   // std::numeric_limits
 
-#include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/deadline.hpp>
+#include <pyconc/detail/futex.hpp>
+#include <pyconc/detail/wait_word.hpp>
 #include <pyconc/errors.hpp>
+#include <pyconc/timeout.hpp>
 
 namespace pyconc {
 inline namespace v0 {
+namespace detail {
+
+/**
+A semaphore's counter and its waiters, on the waiter protocol of `detail/wait_word.hpp`: the
+value is the futex word, so `take` and `give` are one atomic instruction each while nobody
+waits. With `FutexScope::process_shared` it works in memory several processes map.
+*/
+template <FutexScope Scope = FutexScope::process_private>
+class SemaphoreCore {
+ public:
+  constexpr explicit SemaphoreCore(std::uint32_t value) noexcept : value_(value) {}
+
+  /** Takes a unit if there is one. Never blocks. */
+  [[nodiscard]] bool try_take() noexcept {
+    auto& v = value_.word();
+    std::uint32_t n = v.load(std::memory_order_relaxed);
+    while (n != 0) {
+      if (v.compare_exchange_weak(n, n - 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
+    }
+    return false;
+  }
+
+  /** Takes a unit, waiting for one until `deadline`; returns whether it took one. Blocks. */
+  bool take(const Deadline& deadline) {
+    return value_.wait([this](std::uint32_t) { return try_take(); }, deadline);
+  }
+
+  /**
+  Adds `n` unless that would pass `bound`; returns whether it did. Wakes up to `n` waiters.
+  Never blocks.
+  */
+  bool give(std::uint32_t n, std::uint32_t bound) noexcept {
+    auto& v = value_.word();
+    std::uint32_t now = v.load(std::memory_order_relaxed);
+    do {
+      if (n > bound - now)
+        return false;
+    } while (!v.compare_exchange_weak(now, now + n, std::memory_order_seq_cst, std::memory_order_relaxed));
+    value_.wake_n(n);
+    return true;
+  }
+
+  [[nodiscard]] std::uint32_t value() const noexcept { return value_.word().load(std::memory_order_relaxed); }
+
+ private:
+  WaitWord<Scope> value_;
+};
+
+}  // namespace detail
+
 namespace threading {
 
 /**
@@ -25,7 +80,8 @@ Python: `threading.Semaphore(value=1)`. A counter: `acquire()` waits until it is
 decrements it; `release(n)` adds `n` and wakes up to `n` waiters.
 
 Blocking and timeouts: `acquire()` waits forever; `acquire(false)` tries once; `acquire(true, t)`
-waits at most `t` seconds and a negative `t` just tries once (no error, as in CPython).
+waits at most `t` seconds and a negative `t` just tries once (no error, as in CPython); a NaN
+`t` waits as long as it takes (CPython loops until it gets a unit).
 `acquire(false, t)` raises `ValueError("can't specify timeout for non-blocking acquire")`.
 
 Fairness: woken waiters compete with newly arriving threads, which may take the value first
@@ -52,16 +108,16 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
 
   /** Waits until the value is positive, then decrements it. Blocks. Thread-safe. Returns `true`. */
-  bool acquire() { return acquire_until(pyconc::detail::Deadline::forever()); }
+  bool acquire() { return core_.take(detail::Deadline::forever()); }
   /** `acquire(false)` tries once without blocking; `acquire(true)` waits forever. */
-  bool acquire(bool blocking) { return blocking ? acquire() : try_take(); }
+  bool acquire(bool blocking) { return blocking ? acquire() : core_.try_take(); }
   /** Waits at most `timeout` seconds; returns whether it decremented. Blocks. Thread-safe. */
-  bool acquire(bool blocking, pyconc::detail::Timeout timeout) {
+  bool acquire(bool blocking, Timeout timeout) {
     if (!blocking)
-      pyconc::detail::raise<ValueError>("can't specify timeout for non-blocking acquire");
-    if (try_take())
+      detail::raise<ValueError>("can't specify timeout for non-blocking acquire");
+    if (core_.try_take())
       return true;
-    return acquire_until(pyconc::detail::Deadline::after(timeout.seconds));
+    return core_.take(detail::Deadline::after(timeout.seconds, detail::NanTimeout::never));
   }
 
   /**
@@ -71,75 +127,37 @@ class Semaphore {
   */
   void release(long long n = 1) {
     if (n < 1)
-      pyconc::detail::raise<ValueError>("n must be one or more");
-    std::uint32_t v = value_.load(std::memory_order_relaxed);
-    do {
-      if (n > static_cast<long long>(bound_ - v)) {
-        if (bounded_)
-          pyconc::detail::raise<ValueError>("Semaphore released too many times");
-        pyconc::detail::raise<OverflowError>("semaphore value too large");
-      }
-    } while (!value_.compare_exchange_weak(v, v + static_cast<std::uint32_t>(n), std::memory_order_seq_cst,
-                                           std::memory_order_relaxed));
-    // seq_cst pairs with the waiter's increment of waiters_ then load of value_ (Dekker):
-    // either we see the waiter, or the waiter sees the new value.
-    if (waiters_.load(std::memory_order_seq_cst) != 0) {
-      pyconc::detail::wake_n(value_, static_cast<std::uint32_t>(n));
+      detail::raise<ValueError>("n must be one or more");
+    if (n > static_cast<long long>(bound_) || !core_.give(static_cast<std::uint32_t>(n), bound_)) {
+      if (bounded_)
+        detail::raise<ValueError>("Semaphore released too many times");
+      detail::raise<OverflowError>("semaphore value too large");
     }
   }
 
   void lock() { acquire(); }
   void unlock() { release(); }
-  [[nodiscard]] bool try_lock() { return try_take(); }
+  [[nodiscard]] bool try_lock() { return core_.try_take(); }
 
   /** Python: `Semaphore._value`. The current value; for reports and tests. */
-  [[nodiscard]] std::uint32_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint32_t value() const noexcept { return core_.value(); }
 
  protected:
   Semaphore(long long value, bool bounded)
-      : value_(checked_initial(value)),
-        bound_(bounded ? value_.load() : std::numeric_limits<std::uint32_t>::max()),
+      : core_(checked_initial(value)),
+        bound_(bounded ? core_.value() : std::numeric_limits<std::uint32_t>::max()),
         bounded_(bounded) {}
 
  private:
   static std::uint32_t checked_initial(long long value) {
     if (value < 0)
-      pyconc::detail::raise<ValueError>("semaphore initial value must be >= 0");
+      detail::raise<ValueError>("semaphore initial value must be >= 0");
     if (value > std::numeric_limits<std::uint32_t>::max())
-      pyconc::detail::raise<OverflowError>("semaphore value too large");
+      detail::raise<OverflowError>("semaphore value too large");
     return static_cast<std::uint32_t>(value);
   }
 
-  [[nodiscard]] bool try_take() noexcept {
-    std::uint32_t v = value_.load(std::memory_order_relaxed);
-    while (v != 0) {
-      if (value_.compare_exchange_weak(v, v - 1, std::memory_order_acquire, std::memory_order_relaxed))
-        return true;
-    }
-    return false;
-  }
-
-  bool acquire_until(const pyconc::detail::Deadline& deadline) {
-    if (try_take())
-      return true;
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
-    bool taken = false;
-    for (;;) {
-      if (try_take()) {
-        taken = true;
-        break;
-      }
-      if (!pyconc::detail::wait_on(value_, 0, deadline)) {
-        taken = try_take();
-        break;
-      }
-    }
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
-    return taken;
-  }
-
-  std::atomic<std::uint32_t> value_;
-  std::atomic<std::uint32_t> waiters_{0};
+  detail::SemaphoreCore<> core_;
   std::uint32_t bound_;  // the largest value release() may reach
   bool bounded_;
 };

@@ -20,7 +20,6 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 
 #include <concepts>     // std::invocable
 #include <cstdio>       // std::fwrite, stderr
-#include <cstdlib>      // std::atexit
 #include <exception>    // std::exception_ptr
 #include <functional>   // std::function
 #include <memory>       // std::shared_ptr, std::enable_shared_from_this
@@ -38,6 +37,7 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 #include <pthread.h>  // pthread_create
 
 #include <pyconc/detail/gil_state.hpp>
+#include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/errors.hpp>
@@ -51,6 +51,8 @@ namespace threading {
 
 class Thread;
 Thread current_thread();
+
+}  // namespace threading
 
 namespace detail {
 
@@ -72,6 +74,8 @@ inline std::string class_name(const std::type_info& type) {
 }
 
 }  // namespace detail
+
+namespace threading {
 
 /** Python's keyword arguments of `Thread(...)`, as `Thread::Options`. */
 struct ThreadOptions {
@@ -158,7 +162,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   */
   void join() const { join_until(pyconc::detail::Deadline::forever()); }
   /** Waits at most `timeout` seconds (negative: none). Blocks. Thread-safe. Raises as `join()`. */
-  void join(pyconc::detail::Timeout timeout) const { join_until(pyconc::detail::Deadline::after(timeout.seconds)); }
+  void join(Timeout timeout) const { join_until(pyconc::detail::Deadline::after(timeout.seconds)); }
 
   /** Whether the thread has started and `run()` has not returned. Thread-safe. */
   [[nodiscard]] bool is_alive() const noexcept {
@@ -297,6 +301,8 @@ struct ExceptHookArgs {
   }
 };
 
+}  // namespace threading
+
 namespace detail {
 
 /** Python's name for the exception in flight inside a `catch (...)`. */
@@ -324,6 +330,8 @@ inline std::string format_exception_only(const std::string& type, const std::str
 
 }  // namespace detail
 
+namespace threading {
+
 /**
 Python: `threading.__excepthook__`, the original `threading.excepthook`. Writes to stderr
 ```
@@ -345,22 +353,24 @@ inline void default_excepthook(const ExceptHookArgs& args) {
                        detail::format_exception_only(args.exc_type, args.message()));
 }
 
+}  // namespace threading
+
 namespace detail {
 
 /** The slot behind `threading::excepthook`: assignable and callable, like Python's attribute. */
 class ExceptHookSlot {
  public:
-  using Hook = std::function<void(const ExceptHookArgs&)>;
+  using Hook = std::function<void(const threading::ExceptHookArgs&)>;
 
   /** `threading::excepthook = hook;` (an empty hook restores the default). Thread-safe. */
   ExceptHookSlot& operator=(Hook hook) {
     auto& s = shared();
     std::lock_guard with(s.lock);
-    s.hook = hook ? std::move(hook) : Hook(default_excepthook);
+    s.hook = hook ? std::move(hook) : Hook(threading::default_excepthook);
     return *this;
   }
   /** Calls the current hook. */
-  void operator()(const ExceptHookArgs& args) const { get()(args); }
+  void operator()(const threading::ExceptHookArgs& args) const { get()(args); }
   /** The current hook. Thread-safe. */
   [[nodiscard]] Hook get() const {
     auto& s = shared();
@@ -370,15 +380,17 @@ class ExceptHookSlot {
 
  private:
   struct Shared {
-    Lock lock;
-    Hook hook = default_excepthook;
+    threading::Lock lock;
+    Hook hook = threading::default_excepthook;
   };
   static Shared& shared() {
     static Shared* const s = [] {
       auto* created = new Shared;  // never deleted: daemon threads may report at exit
       // Nobody may hold the lock across fork(), or the child could never report again.
-      ::pthread_atfork([] { shared().lock.acquire(); }, [] { shared().lock.release(); },
-                       [] { shared().lock.release(); });
+      pyconc::detail::on_fork(pyconc::detail::ForkPhase::excepthook,
+                              {.prepare = []() noexcept { shared().lock.acquire(); },
+                               .parent = []() noexcept { shared().lock.release(); },
+                               .child = []() noexcept { shared().lock.release(); }});
       return created;
     }();
     return *s;
@@ -386,6 +398,8 @@ class ExceptHookSlot {
 };
 
 }  // namespace detail
+
+namespace threading {
 
 /**
 Python: `threading.excepthook`. Called in a thread whose `run()` let an exception escape.
@@ -395,18 +409,20 @@ stderr. The original stays available as `threading::default_excepthook`.
 */
 inline detail::ExceptHookSlot excepthook;
 
+}  // namespace threading
+
 namespace detail {
 
-inline void report_thread_exception(std::exception_ptr ep, std::optional<Thread> thread) noexcept {
+inline void report_thread_exception(std::exception_ptr ep, std::optional<threading::Thread> thread) noexcept {
   try {
-    ExceptHookArgs args{exception_type_name(ep), ep, std::move(thread)};
+    threading::ExceptHookArgs args{exception_type_name(ep), ep, std::move(thread)};
     try {
-      excepthook(args);
+      threading::excepthook(args);
     } catch (...) {
       auto hook_error = std::current_exception();
-      write_stderr(
-          "Exception in threading.excepthook:\n" +
-          format_exception_only(exception_type_name(hook_error), ExceptHookArgs{{}, hook_error, {}}.message()));
+      write_stderr("Exception in threading.excepthook:\n" +
+                   format_exception_only(exception_type_name(hook_error),
+                                         threading::ExceptHookArgs{{}, hook_error, {}}.message()));
     }
   } catch (...) {
     // Out of memory while reporting: nothing more can be said.
@@ -448,6 +464,8 @@ inline void set_os_thread_name(const std::string& name) noexcept {
 }
 
 }  // namespace detail
+
+namespace threading {
 
 /** What a new OS thread runs: bookkeeping around `run()`. */
 class ThreadBootstrap {
@@ -510,7 +528,7 @@ inline void Thread::start() {
   }
   auto& r = pyconc::detail::registry();
   if (!r.exit_handler_installed.exchange(true)) {
-    std::atexit([] { detail::join_non_daemon_threads(); });
+    pyconc::detail::on_exit(pyconc::detail::ExitPhase::threads_joined, [] { detail::join_non_daemon_threads(); });
   }
   r.add(state_);
 
@@ -604,11 +622,11 @@ Named `Thread-N` like other unnamed threads.
 class Timer : public Thread {
  public:
   template <class F>
-  requires std::invocable<F&> Timer(pyconc::detail::Timeout interval, F&& function)
+  requires std::invocable<F&> Timer(Timeout interval, F&& function)
       : Timer(interval, std::function<void()>(std::forward<F>(function)), std::make_shared<Event>()) {}
 
   template <class F, class... Args>
-  requires std::invocable<F&, Args&...> Timer(pyconc::detail::Timeout interval, F&& function, std::tuple<Args...> args)
+  requires std::invocable<F&, Args&...> Timer(Timeout interval, F&& function, std::tuple<Args...> args)
       : Timer(interval, std::function<void()>([f = std::forward<F>(function), a = std::move(args)]() mutable {
                 std::apply(f, a);
               }),
@@ -618,7 +636,7 @@ class Timer : public Thread {
   void cancel() noexcept { finished_->set(); }
 
  private:
-  Timer(pyconc::detail::Timeout interval, std::function<void()> function, std::shared_ptr<Event> finished)
+  Timer(Timeout interval, std::function<void()> function, std::shared_ptr<Event> finished)
       : Thread(Options{.target =
                            [interval, function = std::move(function), finished] {
                              finished->wait(interval);

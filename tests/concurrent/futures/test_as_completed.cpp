@@ -76,7 +76,6 @@ TEST_CASE("as_completed counts its timeout from the first iteration as CPython's
   pyconc_test::Stopwatch clock;
   REQUIRE_RAISES(range.begin(), cf::TimeoutError, "1 (of 1) futures unfinished");
   REQUIRE_TIMING(clock.elapsed(), T);
-  REQUIRE_RAISES(cf::as_completed(fs, std::nan("")), ValueError, "Invalid value NaN (not a number)");
 }
 
 TEST_CASE("as_completed looks at the futures only when iteration starts", "[as_completed]") {

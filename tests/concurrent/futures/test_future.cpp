@@ -498,3 +498,30 @@ TEST_CASE("Future.set_result from many threads succeeds exactly once", "[future]
   CHECK(succeeded.load() == 1);
   CHECK(invalid.load() == 7);
 }
+
+TEST_CASE("exit leaves a static Future usable by a daemon thread blocked in its result()", "[future][exit]") {
+  // Python's daemon threads may still wait on a module-level future at exit. Here the future
+  // is a function-local static first used after a thread started, so its destructor runs
+  // before the exit handler that the first start() installed, under the blocked daemon.
+  const auto child = pyconc_test::run_in_child([](int fd) {
+    threading::Thread first([] {});
+    first.start();
+    first.join();
+    static cf::Future<int> pending;  // destructor registered only now
+    threading::Event waiting;
+    threading::Thread waiter(
+        [&waiting] {
+          waiting.set();
+          (void)pending.result();  // never completes
+        },
+        {.daemon = true});
+    waiter.start();
+    waiting.wait();
+    [[maybe_unused]] auto n = ::write(fd, "exiting", 7);
+    std::exit(0);
+    return 1;  // not reached
+  });
+  REQUIRE(child.exited);
+  REQUIRE(child.exit_status == 0);
+  REQUIRE(child.output == "exiting");
+}

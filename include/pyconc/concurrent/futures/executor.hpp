@@ -116,7 +116,7 @@ Python's keyword arguments of `Executor.map(...)`: `{.timeout = 2.0, .chunksize 
 ignores it: any value, even 0 or negative, is allowed; only a process pool would use it.
 */
 struct MapOptions {
-  std::optional<pyconc::detail::Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
+  std::optional<Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
   int chunksize = 1;                                    ///< ignored (not even checked), as in CPython
 };
 
@@ -271,7 +271,7 @@ class Executor {
   requires(sizeof...(Ranges) > 0) auto map(MapOptions options, F&& fn, Ranges&&... iterables) {
     std::optional<pyconc::detail::Deadline> deadline;
     if (options.timeout)
-      deadline = pyconc::detail::Deadline::after(options.timeout->seconds);
+      deadline = pyconc::detail::Deadline::after(options.timeout->seconds, pyconc::detail::NanTimeout::now);
     using T = detail::submit_result_t<F&, std::ranges::range_reference_t<Ranges>...>;
     std::vector<Future<T>> fs;
     auto its = std::tuple(std::ranges::begin(iterables)...);

@@ -27,6 +27,7 @@ Defines:
 #include <vector>       // std::vector
 
 #include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/wait_word.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/threading/lock.hpp>
 #include <pyconc/threading/thread.hpp>
@@ -58,7 +59,7 @@ class Future;
 
 namespace detail {
 
-// CPython's future states, plus a bit meaning "a thread sleeps in result()/exception()".
+// CPython's future states.
 enum : std::uint32_t {
   kPending = 0,
   kRunning = 1,
@@ -66,7 +67,6 @@ enum : std::uint32_t {
   kCancelledAndNotified = 3,
   kFinished = 4,
   kStateMask = 7,
-  kWaited = 8,
 };
 
 [[nodiscard]] constexpr bool is_done(std::uint32_t state) noexcept {
@@ -117,7 +117,7 @@ std::string python_type_name() {
     return "str";
   } else {
     // The class's own name: no namespace, no template arguments.
-    std::string name = threading::detail::demangle(typeid(T));
+    std::string name = pyconc::detail::demangle(typeid(T));
     if (const auto angle = name.find('<'); angle != std::string::npos)
       name.erase(angle);
     if (const auto colon = name.rfind("::"); colon != std::string::npos)
@@ -180,30 +180,36 @@ class FutureCore {
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1)
+      return;
+    // While the program exits, the last handle may be a static destroyed under a daemon
+    // thread still blocked in its result(): the state is then left for the process's end.
+    if (pyconc::detail::exiting())
+      return;
+    delete this;
   }
 
-  [[nodiscard]] std::uint32_t state() const noexcept { return word_.load(std::memory_order_acquire) & kStateMask; }
+  [[nodiscard]] std::uint32_t state() const noexcept {
+    return word_.word().load(std::memory_order_acquire) & kStateMask;
+  }
 
   /** Python: `Future.cancel()`. */
   bool cancel() {
     std::uint32_t old = 0;
     {
       std::lock_guard with(lock_);
-      old = word_.load(std::memory_order_acquire);
+      old = word_.word().load(std::memory_order_acquire);
       for (;;) {
         const std::uint32_t s = old & kStateMask;
         if (s == kRunning || s == kFinished)
           return false;
         if (s == kCancelled || s == kCancelledAndNotified)
           return true;
-        if (word_.compare_exchange_weak(old, kCancelled, std::memory_order_acq_rel, std::memory_order_acquire))
+        if (word_.word().compare_exchange_weak(old, kCancelled, std::memory_order_seq_cst, std::memory_order_acquire))
           break;
       }
     }
-    if (old & kWaited)
-      pyconc::detail::wake_all(word_);
+    word_.wake_all();
     if (has_callbacks_)
       invoke_callbacks();
     return true;
@@ -213,18 +219,18 @@ class FutureCore {
 
   /** Python's `set_running_or_notify_cancel()`, without the report and the exception. */
   Start start_or_notify_cancel() noexcept {
-    std::uint32_t w = word_.load(std::memory_order_acquire);
+    std::uint32_t w = word_.word().load(std::memory_order_acquire);
     while ((w & kStateMask) == kPending) {
-      if (word_.compare_exchange_weak(w, (w & kWaited) | kRunning, std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
+      if (word_.word().compare_exchange_weak(w, kRunning, std::memory_order_seq_cst, std::memory_order_acquire)) {
         return Start::running;
       }
     }
     std::lock_guard with(lock_);
-    w = word_.load(std::memory_order_acquire);
+    w = word_.word().load(std::memory_order_acquire);
     if ((w & kStateMask) != kCancelled)
       return Start::unexpected;
-    word_.store(kCancelledAndNotified, std::memory_order_release);  // a done state: no sleeper to wake
+    word_.word().store(kCancelledAndNotified,
+                       std::memory_order_seq_cst);  // done since cancel(), which woke the sleepers
     for (Waiter* waiter : waiters_)
       waiter->add_cancelled(this);
     return Start::cancelled;
@@ -240,25 +246,23 @@ class FutureCore {
       case Start::unexpected:
         break;
     }
-    threading::detail::write_stderr("Future " + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
-                                    " in unexpected state: " + state_name(state()) + "\n");
+    pyconc::detail::write_stderr("Future " + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
+                                 " in unexpected state: " + state_name(state()) + "\n");
     pyconc::detail::raise<RuntimeError>("Future in unexpected state");
   }
 
   /** Sets the exception unless the future is done; returns whether it did. */
   bool try_set_exception(std::exception_ptr error) {
-    std::uint32_t old = 0;
     {
       std::lock_guard with(lock_);
-      if (is_done(word_.load(std::memory_order_acquire) & kStateMask))
+      if (is_done(word_.word().load(std::memory_order_acquire) & kStateMask))
         return false;
       exception_ = std::move(error);
-      old = word_.exchange(kFinished, std::memory_order_acq_rel);
+      word_.word().store(kFinished, std::memory_order_seq_cst);
       for (Waiter* waiter : waiters_)
         waiter->add_exception(this);
     }
-    if (old & kWaited)
-      pyconc::detail::wake_all(word_);
+    word_.wake_all();
     if (has_callbacks_)
       invoke_callbacks();
     return true;
@@ -274,31 +278,14 @@ class FutureCore {
 
   /**
   Waits until the future is done or `deadline` passes; returns whether it is done. Sleeps on
-  the state word (through `detail::wait_on`), marked "waited" so the completer wakes it.
+  the state word, on the waiter protocol of `detail/wait_word.hpp`: a past deadline (timeout
+  0 or negative) makes no system call. No spinning first: measured on a loaded 2-CPU
+  machine, a spin of a few microseconds made submit().result() round trips several times
+  slower (the spinner kept the CPU the call needed), and it would keep an opt-in GIL from
+  others.
   */
   bool wait_done(const pyconc::detail::Deadline& deadline) {
-    std::uint32_t w = word_.load(std::memory_order_acquire);
-    if (is_done(w & kStateMask))
-      return true;
-    // Past the deadline already (timeout 0 or negative): no spin, no system call, and no
-    // "waited" mark that would make the completer wake nobody.
-    if (deadline.expired())
-      return false;
-    // No spinning first: measured on a loaded 2-CPU machine, a spin of a few microseconds
-    // made submit().result() round trips several times slower (the spinner kept the CPU
-    // the call needed), and it would keep an opt-in GIL from others.
-    while (!is_done(w & kStateMask)) {
-      if (!(w & kWaited)) {
-        if (!word_.compare_exchange_weak(w, w | kWaited, std::memory_order_acq_rel, std::memory_order_acquire))
-          continue;
-        w |= kWaited;
-      }
-      if (!pyconc::detail::wait_on(word_, w, deadline)) {
-        return is_done(state());
-      }
-      w = word_.load(std::memory_order_acquire);
-    }
-    return true;
+    return word_.wait([](std::uint32_t w) { return is_done(w & kStateMask); }, deadline);
   }
 
   /** CPython's `__repr__`: `<Future at 0x7f... state=finished returned int>`. */
@@ -308,8 +295,7 @@ class FutureCore {
     const std::uint32_t s = state();
     std::string text = std::string("<Future at ") + address + " state=" + state_description(s);
     if (s == kFinished) {
-      text +=
-          exception_ ? " raised " + threading::detail::exception_type_name(exception_) : " returned " + result_class();
+      text += exception_ ? " raised " + pyconc::detail::exception_type_name(exception_) : " returned " + result_class();
     }
     return text + ">";
   }
@@ -344,16 +330,16 @@ class FutureCore {
   /** Reports an exception escaping a done-callback, as CPython's LOGGER.exception does. */
   void report_callback_error(std::exception_ptr error) const noexcept {
     try {
-      threading::detail::write_stderr(
+      pyconc::detail::write_stderr(
           "exception calling callback for " + repr() + "\n" +
-          threading::detail::format_exception_only(threading::detail::exception_type_name(error),
-                                                   threading::ExceptHookArgs{{}, error, {}}.message()));
+          pyconc::detail::format_exception_only(pyconc::detail::exception_type_name(error),
+                                                threading::ExceptHookArgs{{}, error, {}}.message()));
     } catch (...) {
     }
   }
 
   std::atomic<std::uint32_t> refs_{1};
-  std::atomic<std::uint32_t> word_{kPending};
+  pyconc::detail::WaitWord<> word_{kPending};  // the state; threads in result() sleep on it
   threading::Lock lock_;
   bool has_callbacks_ = false;    // guarded by lock_; never changes once done
   std::vector<Waiter*> waiters_;  // guarded by lock_
@@ -371,18 +357,16 @@ class FutureState : public FutureCore {
 
   /** Sets the result unless the future is done; returns whether it did. */
   bool try_set_result(Stored<T>&& value) {
-    std::uint32_t old = 0;
     {
       std::lock_guard with(lock_);
-      if (is_done(word_.load(std::memory_order_acquire) & kStateMask))
+      if (is_done(word_.word().load(std::memory_order_acquire) & kStateMask))
         return false;
       value_.emplace(std::move(value));
-      old = word_.exchange(kFinished, std::memory_order_acq_rel);
+      word_.word().store(kFinished, std::memory_order_seq_cst);
       for (Waiter* waiter : waiters_)
         waiter->add_result(this);
     }
-    if (old & kWaited)
-      pyconc::detail::wake_all(word_);
+    word_.wake_all();
     if (has_callbacks_)
       invoke_callbacks();
     return true;
@@ -397,7 +381,7 @@ class FutureState : public FutureCore {
   void add_done_callback(Callback fn) {
     {
       std::lock_guard with(lock_);
-      if (!is_done(word_.load(std::memory_order_acquire) & kStateMask)) {
+      if (!is_done(word_.word().load(std::memory_order_acquire) & kStateMask)) {
         callbacks_.push_back(std::move(fn));
         has_callbacks_ = true;
         return;
@@ -540,9 +524,12 @@ class Future {
   Thread-safe. Raises `CancelledError` if cancelled.
   */
   result_type result() const { return result_until(pyconc::detail::Deadline::forever()); }
-  /** As `result()`, waiting at most `timeout` seconds (negative: not at all); then raises `TimeoutError`. */
-  result_type result(pyconc::detail::Timeout timeout) const {
-    return result_until(pyconc::detail::Deadline::after(timeout.seconds));
+  /**
+  As `result()`, waiting at most `timeout` seconds (negative or NaN: not at all, as CPython);
+  then raises `TimeoutError`.
+  */
+  result_type result(Timeout timeout) const {
+    return result_until(pyconc::detail::Deadline::after(timeout.seconds, pyconc::detail::NanTimeout::now));
   }
 
   /**
@@ -550,9 +537,12 @@ class Future {
   Thread-safe. Raises `CancelledError` if cancelled.
   */
   std::exception_ptr exception() const { return exception_until(pyconc::detail::Deadline::forever()); }
-  /** As `exception()`, waiting at most `timeout` seconds (negative: not at all); then raises `TimeoutError`. */
-  std::exception_ptr exception(pyconc::detail::Timeout timeout) const {
-    return exception_until(pyconc::detail::Deadline::after(timeout.seconds));
+  /**
+  As `exception()`, waiting at most `timeout` seconds (negative or NaN: not at all, as CPython);
+  then raises `TimeoutError`.
+  */
+  std::exception_ptr exception(Timeout timeout) const {
+    return exception_until(pyconc::detail::Deadline::after(timeout.seconds, pyconc::detail::NanTimeout::now));
   }
 
   /** Whether the future finished or was cancelled. Never blocks. Thread-safe. */

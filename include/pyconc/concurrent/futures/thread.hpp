@@ -20,7 +20,6 @@ just before pyconc joins the non-daemon threads (the workers among them).
 #include <atomic>       // std::atomic
 #include <concepts>     // std::invocable
 #include <cstdint>      // std::uint32_t
-#include <cstdlib>      // std::atexit
 #include <exception>    // std::exception_ptr
 #include <functional>   // std::function
 #include <memory>       // std::shared_ptr, std::weak_ptr
@@ -32,12 +31,13 @@ just before pyconc joins the non-daemon threads (the workers among them).
 #include <utility>      // std::move, std::forward
 #include <vector>       // std::vector
 
-#include <pthread.h>  // pthread_atfork
-#include <sched.h>    // sched_getaffinity
+#include <sched.h>  // sched_getaffinity
 
 #include <pyconc/concurrent/futures/executor.hpp>
 #include <pyconc/concurrent/futures/future.hpp>
+#include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/wait.hpp>
+#include <pyconc/detail/wait_word.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/os.hpp>
 #include <pyconc/threading/lock.hpp>
@@ -86,8 +86,10 @@ struct PoolRegistry {
 inline PoolRegistry& pool_registry() {
   static PoolRegistry* const instance = [] {
     auto* r = new PoolRegistry;  // never deleted: workers may use it during and after exit
-    ::pthread_atfork([] { pool_registry().lock.acquire(); }, [] { pool_registry().lock.release(); },
-                     [] { pool_registry().lock.at_fork_reinit(); });
+    pyconc::detail::on_fork(pyconc::detail::ForkPhase::executors,
+                            {.prepare = []() noexcept { pool_registry().lock.acquire(); },
+                             .parent = []() noexcept { pool_registry().lock.release(); },
+                             .child = []() noexcept { pool_registry().lock.at_fork_reinit(); }});
     return r;
   }();
   return *instance;
@@ -204,10 +206,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       } catch (...) {
         const auto error = std::current_exception();
         try {
-          threading::detail::write_stderr(
+          pyconc::detail::write_stderr(
               "Exception in initializer:\n" +
-              threading::detail::format_exception_only(threading::detail::exception_type_name(error),
-                                                       threading::ExceptHookArgs{{}, error, {}}.message()));
+              pyconc::detail::format_exception_only(pyconc::detail::exception_type_name(error),
+                                                    threading::ExceptHookArgs{{}, error, {}}.message()));
         } catch (...) {
         }
         core->initializer_failed();
@@ -261,7 +263,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (!r.handler_installed) {
       // After the first Thread::start(), so it runs before pyconc joins non-daemon threads.
       r.handler_installed = true;
-      std::atexit(&python_exit);
+      pyconc::detail::on_exit(pyconc::detail::ExitPhase::executors_drained, &python_exit);
     }
   }
 
@@ -305,18 +307,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return item;
   }
 
-  // Wakes one sleeping worker, if any (Dekker with get(): signal_ then sleepers_, seq_cst).
+  // Wakes one sleeping worker, if any: the waiter protocol of detail/wait_word.hpp, with
+  // signal_ as the state (N1) and the waker taking a sleeper's place in the count (N2), so
+  // there is one FUTEX_WAKE per sleeper, not one per submit while a woken worker has yet to run.
   void signal_one() noexcept {
     signal_.fetch_add(1, std::memory_order_seq_cst);
-    // The waker takes a sleeper's token: one FUTEX_WAKE per sleeper, not one per submit
-    // while a woken worker has yet to run.
-    std::uint32_t s = sleepers_.load(std::memory_order_seq_cst);
-    while (s != 0) {
-      if (sleepers_.compare_exchange_weak(s, s - 1, std::memory_order_seq_cst)) {
-        pyconc::detail::wake_one(signal_);
-        return;
-      }
-    }
+    if (sleepers_.take_one())
+      pyconc::detail::wake_one(signal_);
   }
   void signal_all() noexcept {
     signal_.fetch_add(1, std::memory_order_seq_cst);
@@ -336,7 +333,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           return nullptr;
         seen = signal_.load(std::memory_order_relaxed);
       }
-      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      sleepers_.enter();
       if (signal_.load(std::memory_order_seq_cst) == seen) {
         pyconc::detail::wait_on(signal_, seen, pyconc::detail::Deadline::forever());
       }
@@ -351,7 +348,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   FutureCore* head_ = nullptr;              // guarded by lock_
   FutureCore* tail_ = nullptr;              // guarded by lock_
   std::atomic<std::uint32_t> signal_{0};    // bumped by each put and by closing
-  std::atomic<std::uint32_t> sleepers_{0};  // workers asleep (or about to be) on signal_
+  pyconc::detail::SleeperCount sleepers_;   // workers asleep (or about to be) on signal_
   std::atomic<long long> idle_{0};          // CPython's _idle_semaphore
   std::vector<threading::Thread> threads_;  // guarded by lock_
   std::string broken_;                      // guarded by lock_; non-empty once broken

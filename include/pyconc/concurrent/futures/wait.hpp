@@ -256,9 +256,9 @@ DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs) {
 }
 /** As `wait(fs)`, giving up after `timeout` seconds. Blocks. Thread-safe. */
 template <detail::future_range R>
-DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs, pyconc::detail::Timeout timeout,
+DoneAndNotDoneFutures<detail::future_range_value_t<R>> wait(R&& fs, Timeout timeout,
                                                             std::string_view return_when = ALL_COMPLETED) {
-  const auto deadline = pyconc::detail::Deadline::after(timeout.seconds);
+  const auto deadline = pyconc::detail::Deadline::after(timeout.seconds, pyconc::detail::NanTimeout::now);
   return detail::wait_until(detail::unique_futures<detail::future_range_value_t<R>>(fs), deadline, return_when);
 }
 /** Python: `wait(fs, return_when=...)` (no timeout). Blocks. Thread-safe. */
@@ -323,7 +323,7 @@ class AsCompleted {
     // The generator's first steps: the deadline, the futures done by now, a waiter on all.
     void start() {
       if (timeout)
-        deadline = pyconc::detail::Deadline::after(*timeout);
+        deadline = pyconc::detail::Deadline::after(*timeout, pyconc::detail::NanTimeout::never);
       finished.reserve(fs.size());
       ready.reserve(fs.size());
       detail::LockAll locked(fs);
@@ -419,8 +419,6 @@ namespace detail {
 /** `as_completed()`: keeps each future once; the rest waits for `begin()`. */
 template <class T, class R>
 AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout) {
-  if (timeout)
-    static_cast<void>(pyconc::detail::Deadline::after(*timeout));  // NaN: ValueError now
   AsCompleted<T> range;
   const std::set<Future<T>> unique = unique_futures<T>(fs);
   range.impl_->fs.assign(unique.begin(), unique.end());
@@ -450,7 +448,7 @@ Python: `as_completed(fs, timeout)`: iterating raises `TimeoutError` once `timeo
 have passed since iteration began.
 */
 template <detail::future_range R>
-AsCompleted<detail::future_range_value_t<R>> as_completed(R&& fs, pyconc::detail::Timeout timeout) {
+AsCompleted<detail::future_range_value_t<R>> as_completed(R&& fs, Timeout timeout) {
   return detail::make_as_completed<detail::future_range_value_t<R>>(fs, timeout.seconds);
 }
 
