@@ -1,10 +1,18 @@
 // Tests for pyconc::print, str and repr: the text must be what Python's print writes.
 #include <cstdio>
+#include <exception>
 #include <list>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -31,6 +39,40 @@ std::string printed(Body body) {
   std::fclose(f);
   return out;
 }
+
+// A single-pass range of move-only items, as a generator: each item can be taken once.
+class Countdown {
+ public:
+  explicit Countdown(int n) : n_(n) {}
+  class iterator {
+   public:
+    using value_type = std::unique_ptr<int>;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    value_type& operator*() const { return owner_->current_; }
+    iterator& operator++() {
+      owner_->current_ = --owner_->n_ > 0 ? std::make_unique<int>(owner_->n_) : nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class Countdown;
+    explicit iterator(Countdown* owner) : owner_(owner) {}
+    [[nodiscard]] bool at_end() const { return owner_->n_ <= 0; }
+    Countdown* owner_ = nullptr;
+  };
+  iterator begin() {
+    current_ = std::make_unique<int>(n_);
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const { return {}; }
+
+ private:
+  int n_;
+  std::unique_ptr<int> current_;
+};
 
 }  // namespace
 
@@ -133,4 +175,97 @@ TEST_CASE("print from many threads never interleaves within a line", "[print][st
   std::fclose(f);
   CHECK(lines == 8 * 200);
   CHECK(malformed == 0);
+}
+
+TEST_CASE("sets print as Python sets, maps as dicts", "[print][str]") {
+  // print({1, 2}, set(), {'a'}, {1: 2}, {'a': 'b'}, {})
+  CHECK(str(std::set<int>{2, 1}) == "{1, 2}");
+  CHECK(str(std::set<int>{}) == "set()");
+  CHECK(str(std::set<std::string>{"a"}) == "{'a'}");
+  CHECK(str(std::unordered_set<int>{7}) == "{7}");
+  CHECK(str(std::unordered_set<int>{}) == "set()");
+  CHECK(str(std::map<int, int>{{1, 2}}) == "{1: 2}");
+  CHECK(str(std::map<std::string, std::string>{{"a", "b"}}) == "{'a': 'b'}");
+  CHECK(str(std::map<int, std::string>{{2, "b"}, {1, "a"}}) == "{1: 'a', 2: 'b'}");
+  CHECK(str(std::map<int, int>{}) == "{}");
+  CHECK(str(std::unordered_map<int, std::string>{{1, "x"}}) == "{1: 'x'}");
+  CHECK(str(std::unordered_map<int, int>{}) == "{}");
+  // No multiset in Python: the repeats are shown, in a set display.
+  CHECK(str(std::multiset<int>{2, 1, 1}) == "{1, 1, 2}");
+  CHECK(str(std::multimap<int, std::string>{{1, "a"}, {1, "b"}}) == "{1: 'a', 1: 'b'}");
+  CHECK(str(std::multiset<int>{}) == "set()");
+}
+
+TEST_CASE("containers nest and show their items' repr as Python does", "[print][str]") {
+  // print({'a': [1, 2]}, [{1}, set()], {(1, 'x'): [1, 'y']}, [None, 'a'], [None, None])
+  CHECK(str(std::map<std::string, std::vector<int>>{{"a", {1, 2}}}) == "{'a': [1, 2]}");
+  CHECK(str(std::vector<std::set<int>>{{1}, {}}) == "[{1}, set()]");
+  using Item = std::variant<int, std::string>;
+  CHECK(str(std::map<std::pair<int, std::string>, std::vector<Item>>{{{1, "x"}, {1, "y"}}}) == "{(1, 'x'): [1, 'y']}");
+  CHECK(str(std::vector<std::optional<std::string>>{std::nullopt, "a"}) == "[None, 'a']");
+  CHECK(str(std::vector<std::monostate>(2)) == "[None, None]");
+  CHECK(str(std::tuple{std::map<int, std::string>{{1, "a"}}}) == "({1: 'a'},)");
+  CHECK(str(std::variant<int, std::string>("x")) == "x");
+  CHECK(repr(std::variant<int, std::string>("x")) == "'x'");
+  CHECK(str(std::monostate{}) == "None");
+  CHECK(printed([](std::FILE* f) { print(std::set<int>{1, 2}, std::map<int, int>{}, kw::file = f); }) == "{1, 2} {}\n");
+}
+
+TEST_CASE("print of an exception_ptr is the exception's message, None when empty", "[print][str][exception]") {
+  // print(f.exception()) prints str(exc); a future without exception prints None.
+  const auto boom = std::make_exception_ptr(ValueError("boom"));
+  CHECK(str(boom) == "boom");
+  CHECK(str(std::exception_ptr()) == "None");
+  CHECK(str(std::make_exception_ptr(KeyError("a"))) == "'a'");  // print(KeyError('a')) -> 'a'
+  CHECK(str(std::make_exception_ptr(std::runtime_error("std"))) == "std");
+  CHECK(str(std::make_exception_ptr(42)).empty());  // not a std::exception: no message
+  CHECK(printed([&](std::FILE* f) { print(boom, kw::file = f); }) == "boom\n");
+  CHECK(printed([](std::FILE* f) { print(std::exception_ptr(), kw::file = f); }) == "None\n");
+}
+
+TEST_CASE("type_name is Python's type(exc).__name__", "[print][exception]") {
+  // print(type(e).__name__, e) for e = KeyError('a') prints: KeyError 'a'
+  const auto key_error = std::make_exception_ptr(KeyError("a"));
+  CHECK(type_name(key_error) == "KeyError");
+  CHECK(printed([&](std::FILE* f) { print(type_name(key_error), key_error, kw::file = f); }) == "KeyError 'a'\n");
+  CHECK(type_name(std::make_exception_ptr(BrokenPipeError(32, "Broken pipe"))) == "BrokenPipeError");
+  CHECK(type_name(std::make_exception_ptr(std::runtime_error("x"))) == "std::runtime_error");
+  CHECK(type_name(std::exception_ptr()) == "NoneType");  // type(None).__name__
+  CHECK(type_name(FileNotFoundError()) == "FileNotFoundError");
+  const Error& base = IndexError("list index out of range");
+  CHECK(type_name(base) == "IndexError");
+  CHECK(type_name(std::logic_error("x")) == "std::logic_error");
+}
+
+TEST_CASE("print of an exception object is its str, its repr shows the type", "[print][str][exception]") {
+  // print(ValueError('boom'), KeyError('a'), OSError(2, 'No such file')) and print([ValueError('boom'), None])
+  CHECK(printed([](std::FILE* f) {
+          print(ValueError("boom"), KeyError("a"), OSError(2, "No such file"), kw::file = f);
+        }) == "boom 'a' [Errno 2] No such file\n");
+  CHECK(str(std::vector<ValueError>{ValueError("x")}) == "[ValueError('x')]");
+  CHECK(repr(ValueError()) == "ValueError()");
+  CHECK(repr(KeyError("a")) == "KeyError('a')");
+  CHECK(repr(std::runtime_error("std")) == "std::runtime_error('std')");
+  CHECK(str(std::vector<std::exception_ptr>{std::make_exception_ptr(ValueError("boom")), nullptr}) ==
+        "[ValueError('boom'), None]");
+}
+
+TEST_CASE("list collects any range into a vector, as Python's list()", "[list]") {
+  // list({3, 1}) == [1, 3]; list({1: 'a'}.items()) == [(1, 'a')]
+  CHECK(list(std::set<int>{3, 1}) == std::vector<int>{1, 3});
+  CHECK(list(std::map<int, std::string>{{1, "a"}}) == std::vector<std::pair<const int, std::string>>{{1, "a"}});
+  CHECK(str(list(std::map<int, std::string>{{1, "a"}})) == "[(1, 'a')]");
+  const std::vector<std::string> words{"a", "b"};
+  CHECK(list(words) == words);
+  CHECK(words.size() == 2);  // copied from, not moved from
+  CHECK(list(std::vector<int>{}).empty());
+  // A single-pass range is consumed and its move-only items are moved out.
+  Countdown countdown(3);
+  STATIC_REQUIRE(std::ranges::input_range<Countdown>);
+  STATIC_REQUIRE(!std::ranges::forward_range<Countdown>);
+  const auto taken = list(countdown);
+  REQUIRE(taken.size() == 3);
+  CHECK(*taken[0] == 3);
+  CHECK(*taken[1] == 2);
+  CHECK(*taken[2] == 1);
 }
