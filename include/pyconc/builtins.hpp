@@ -5,7 +5,19 @@
 Defines:
 - `pyconc::print(values..., kw::sep = " ", kw::end = "\n", kw::file = stdout, kw::flush = false)`
 - `pyconc::str(value)`, `pyconc::repr(value)`   Python's text for C++ values.
+- `pyconc::list(range)`   Python's `list(iterable)`: the items in a `std::vector`.
+- `pyconc::type_name(exc)`   Python's `type(exc).__name__` for an exception or `std::exception_ptr`.
 - `pyconc::kw::sep`, `kw::end`, `kw::file`, `kw::flush`   print's keyword arguments.
+
+What Python prints, C++ values print the same: `print(std::vector{1, 2})` is `[1, 2]`,
+`print(std::set{1, 2})` is `{1, 2}`, `print(std::map<int, std::string>{{1, "a"}})` is
+`{1: 'a'}`, `print(f.exception())` is the exception's message (`None` when there is none), and
+`print(type_name(f.exception()), f.exception())` is Python's
+`print(type(f.exception()).__name__, f.exception())`.
+
+A range that can be iterated only once (`Executor::map`'s results, `as_completed(fs)`) prints
+as Python prints the generator (`<generator object as_completed at 0x7f...>`), not its items:
+`print(list(ex.map(f, xs)))` prints them, as in Python.
 */
 #ifndef PYCONC_BUILTINS_HPP_INCLUDED
 #define PYCONC_BUILTINS_HPP_INCLUDED
@@ -14,7 +26,7 @@ Defines:
 #include <cmath>        // std::isnan, std::isinf
 #include <cstdio>       // FILE, std::fwrite
 #include <cstdlib>      // std::atoi
-#include <exception>    // std::exception
+#include <exception>    // std::exception, std::exception_ptr
 #include <optional>     // std::optional
 #include <ranges>       // std::ranges::range
 #include <sstream>      // std::ostringstream
@@ -22,7 +34,13 @@ Defines:
 #include <string_view>  // std::string_view
 #include <tuple>        // std::tuple
 #include <type_traits>  // std::is_same_v
+#include <typeinfo>     // typeid
 #include <utility>      // std::pair
+#include <variant>      // std::monostate, std::variant
+#include <vector>       // std::vector
+
+#include <pyconc/errors.hpp>
+#include <pyconc/threading/thread.hpp>  // threading::ExceptHookArgs, detail::exception_type_name
 
 namespace pyconc {
 inline namespace v0 {
@@ -98,6 +116,28 @@ struct is_tuple_like<std::tuple<Ts...>> : std::true_type {};
 template <class A, class B>
 struct is_tuple_like<std::pair<A, B>> : std::true_type {};
 
+template <class T>
+struct is_variant : std::false_type {};
+template <class... Ts>
+struct is_variant<std::variant<Ts...>> : std::true_type {};
+
+/** `std::map`, `std::unordered_map`, `std::multimap`, ...: printed as a Python dict. */
+template <class T>
+concept map_like = std::ranges::range<const T> && requires {
+  typename T::key_type;
+  typename T::mapped_type;
+};
+
+/** `std::set`, `std::unordered_set`, `std::multiset`, ...: printed as a Python set. */
+template <class T>
+concept set_like = std::ranges::range<const T> && !map_like<T> && requires {
+  typename T::key_type;
+}
+&&std::is_same_v<typename T::key_type, typename T::value_type>;
+
+template <class T>
+inline constexpr bool dependent_false_v = false;
+
 /** Python's `repr(float)`: the shortest text that reads back as the same double. */
 inline std::string float_repr(double v) {
   if (std::isnan(v))
@@ -131,53 +171,64 @@ inline std::string float_repr(double v) {
   return sign + mantissa + (exp < 0 ? "e-" : "e+") + (abs_exp < 10 ? "0" : "") + std::to_string(abs_exp);
 }
 
-/** Python's `repr(str)`: quoted, with backslash escapes. */
-inline std::string string_repr(std::string_view s) {
-  const bool has_single = s.find('\'') != std::string_view::npos;
-  const bool has_double = s.find('"') != std::string_view::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
-  std::string out(1, quote);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c == quote) {
-          out += '\\';
-          out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + quote;
-}
-
 }  // namespace detail
 
 template <class T>
 std::string repr(const T& value);
 
 /**
+Python: `type(exc).__name__`. The Python name of the exception `ep` holds: `type_name()` of a
+`pyconc::Error` (`"ValueError"`), the qualified C++ name of another `std::exception`
+(`"std::runtime_error"`), `"NoneType"` for a null `exception_ptr` (Python's `type(None)`).
+The same names `threading::excepthook` reports.
+
+```cpp
+print(type_name(f.exception()), f.exception());  // print(type(f.exception()).__name__, f.exception())
+```
+*/
+inline std::string type_name(const std::exception_ptr& ep) {
+  return ep ? pyconc::detail::exception_type_name(ep) : std::string("NoneType");
+}
+/** Python: `type(exc).__name__` for an exception object (see `type_name(std::exception_ptr)`). */
+inline std::string type_name(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const Error*>(&e))
+    return error->type_name();
+  return pyconc::detail::demangle(typeid(e));
+}
+
+namespace detail {
+
+/** Python's `str(exc)` of the exception `ep` holds: its `what()`; empty when it is not a `std::exception`. */
+inline std::string exception_str(const std::exception_ptr& ep) {
+  threading::ExceptHookArgs args;
+  args.exc_value = ep;
+  return args.message();
+}
+
+/** Python's `repr(exc)`: `ValueError('boom')`, `std::runtime_error('std')`. */
+inline std::string exception_repr(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const Error*>(&e))
+    return error->repr();
+  const std::string_view message = e.what();
+  return type_name(e) + "(" + (message.empty() ? std::string() : string_repr(message)) + ")";
+}
+
+}  // namespace detail
+
+/**
 Python's `str(value)` for C++ values: `bool` is `True`/`False`, floating point as Python's
-`repr(float)`, strings as they are, `std::optional`/`nullptr` empty as `None`, ranges as
-lists, tuples and pairs as tuples, types with a `repr()` member through it, and anything
-else that `operator<<` can print through that.
+`repr(float)`, strings as they are, `std::optional`/`nullptr`/`std::monostate` empty as
+`None`, exceptions (and `std::exception_ptr`) as their message, sequences as lists
+(`[1, 'a']`), sets as sets (`{1, 2}`, empty `set()`), maps as dicts (`{1: 'a'}`, empty `{}`),
+tuples and pairs as tuples, a `std::variant` as its value, types with a `repr()` member
+through it, and anything else that `operator<<` can print through that. Items inside
+containers are shown with `repr()`, as Python does (`['a']`, not `[a]`).
+
+A multiset prints as a set with its repeats (`{1, 1, 2}`), a multimap as a dict display with
+repeated keys (`{1: 'a', 1: 'b'}`); unordered containers print in their iteration order (as
+Python's sets do; Python's dicts keep insertion order, which `std::unordered_map` does not).
+A range that cannot be iterated through a const reference (a single-pass generator) does not
+compile here unless it has a `repr()`: `str(list(r))` shows its items.
 */
 template <class T>
 std::string str(const T& value) {
@@ -189,22 +240,45 @@ std::string str(const T& value) {
     return detail::float_repr(static_cast<double>(value));
   } else if constexpr (std::is_integral_v<T>) {
     return std::to_string(value);
-  } else if constexpr (std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::nullopt_t>) {
+  } else if constexpr (std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::nullopt_t> ||
+                       std::is_same_v<T, std::monostate>) {
     return "None";
   } else if constexpr (detail::string_like<T>) {
     return std::string(std::string_view(value));
   } else if constexpr (detail::is_optional<T>::value) {
     return value ? str(*value) : std::string("None");
-  } else if constexpr (detail::has_repr_member<T>) {
-    return value.repr();
+  } else if constexpr (std::is_same_v<T, std::exception_ptr>) {
+    return value ? detail::exception_str(value) : std::string("None");  // print(f.exception())
   } else if constexpr (std::is_base_of_v<std::exception, T>) {
     return value.what();  // str(exc) is the message
+  } else if constexpr (detail::has_repr_member<T>) {
+    return value.repr();
+  } else if constexpr (detail::is_variant<T>::value) {
+    return std::visit([](const auto& v) { return str(v); }, value);
   } else if constexpr (detail::is_tuple_like<T>::value) {
     std::string out = "(";
     std::size_t i = 0;
     std::apply([&](const auto&... items) { ((out += (i++ ? ", " : "") + repr(items)), ...); }, value);
     return out + (i == 1 ? ",)" : ")");
-  } else if constexpr (std::ranges::range<T>) {
+  } else if constexpr (detail::map_like<T>) {
+    std::string out = "{";
+    for (const auto& [key, mapped] : value) {
+      if (out.size() > 1)
+        out += ", ";
+      out += repr(key) + ": " + repr(mapped);
+    }
+    return out + "}";
+  } else if constexpr (detail::set_like<T>) {
+    if (std::ranges::begin(value) == std::ranges::end(value))
+      return "set()";
+    std::string out = "{";
+    for (const auto& item : value) {
+      if (out.size() > 1)
+        out += ", ";
+      out += repr(item);
+    }
+    return out + "}";
+  } else if constexpr (std::ranges::range<const T>) {
     std::string out = "[";
     bool first = true;
     for (const auto& item : value) {
@@ -214,6 +288,11 @@ std::string str(const T& value) {
       out += repr(item);
     }
     return out + "]";
+  } else if constexpr (std::ranges::range<T>) {
+    static_assert(detail::dependent_false_v<T>,
+                  "pyconc::str: this range cannot be iterated through a const reference (a single-pass "
+                  "generator?): print pyconc::list(range) to show its items, as Python's print(list(gen))");
+    return {};
   } else {
     static_assert(detail::streamable<T>, "pyconc::str: no Python text for this type; give it operator<< or repr()");
     std::ostringstream os;
@@ -222,16 +301,65 @@ std::string str(const T& value) {
   }
 }
 
-/** Python's `repr(value)`: like `str`, except that strings are quoted. */
+/**
+Python's `repr(value)`: like `str`, except that strings are quoted (`'a'`), exceptions show
+their type (`ValueError('boom')`, `KeyError('a')`), and `std::optional` and `std::variant`
+show their value's `repr()`.
+*/
 template <class T>
 std::string repr(const T& value) {
   if constexpr (detail::string_like<T> && !std::is_same_v<T, std::nullptr_t>) {
     return detail::string_repr(std::string_view(value));
   } else if constexpr (std::is_same_v<T, char>) {
     return detail::string_repr(std::string_view(&value, 1));
+  } else if constexpr (detail::is_optional<T>::value) {
+    return value ? repr(*value) : std::string("None");
+  } else if constexpr (detail::is_variant<T>::value) {
+    return std::visit([](const auto& v) { return repr(v); }, value);
+  } else if constexpr (std::is_same_v<T, std::exception_ptr>) {
+    if (!value)
+      return "None";
+    try {
+      std::rethrow_exception(value);
+    } catch (const std::exception& e) {
+      return detail::exception_repr(e);
+    } catch (...) {
+      return type_name(value) + "()";
+    }
+  } else if constexpr (std::is_base_of_v<std::exception, T>) {
+    return detail::exception_repr(value);
   } else {
     return str(value);
   }
+}
+
+/**
+Python: `list(iterable)`. The items of any range, in order, in a `std::vector`: containers,
+views, and the single-pass ranges pyconc returns (`Executor::map`'s results, `as_completed()`),
+which it consumes as Python's `list()` consumes a generator.
+
+```cpp
+print(list(ex.map(square, xs)));  // print(list(ex.map(square, xs)))  ->  [1, 4, 9]
+```
+
+Items are copied, except from single-pass ranges, whose items are moved out (move-only
+results work). Whatever iterating raises propagates (a call's exception, `TimeoutError`).
+*/
+template <std::ranges::input_range R>
+std::vector<std::ranges::range_value_t<R>> list(R&& range) {
+  std::vector<std::ranges::range_value_t<R>> items;
+  if constexpr (std::ranges::sized_range<R>)
+    items.reserve(static_cast<std::size_t>(std::ranges::size(range)));
+  auto it = std::ranges::begin(range);
+  const auto end = std::ranges::end(range);
+  for (; it != end; ++it) {
+    if constexpr (std::ranges::forward_range<R>) {
+      items.emplace_back(*it);
+    } else {
+      items.emplace_back(std::ranges::iter_move(it));
+    }
+  }
+  return items;
 }
 
 /**
