@@ -16,6 +16,8 @@
 #include <thread>   // std::this_thread
 #include <utility>  // std::forward
 
+#include "support.hpp"
+
 namespace pyconc_test {
 
 /** A `T` built in memory that forked children share with this process (MAP_SHARED). */
@@ -64,6 +66,26 @@ inline bool wait_until_asleep(const std::atomic<int>& pid, double seconds = 5.0)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling an observable state
   }
   return false;
+}
+
+/**
+Runs `body(report_fd)` in a forked child (`run_in_child`) that first stores its pid in `pid`
+(an atomic in shared memory); meanwhile, here, waits until that child sleeps and then calls
+`when_asleep()`. Returns the child's outcome; `asleep` says whether it was seen asleep.
+*/
+template <class Body, class Action>
+ChildOutcome run_child_then(std::atomic<int>& pid, Body body, Action when_asleep, bool& asleep) {
+  ChildOutcome outcome;
+  std::thread parent_side([&] {
+    outcome = run_in_child([&](int report_fd) {
+      pid.store(::getpid());
+      return body(report_fd);
+    });
+  });
+  asleep = wait_until_asleep(pid);
+  when_asleep();
+  parent_side.join();
+  return outcome;
 }
 
 }  // namespace pyconc_test

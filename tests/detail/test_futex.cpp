@@ -30,19 +30,17 @@ struct SharedWord {
 // ended before its 2 s deadline.
 pyconc_test::ChildOutcome wake_child(FutexScope wait_scope, FutexScope wake_scope, bool& child_asleep) {
   pyconc_test::Shared<SharedWord> shared;
-  pyconc_test::ChildOutcome outcome;
-  std::thread parent_side([&] {
-    outcome = pyconc_test::run_in_child([&](int) {
-      shared->child_pid.store(::getpid());
-      const bool woken = pyconc::detail::futex_wait(shared->word, 0, Deadline::after(2.0), wait_scope);
-      return woken ? 0 : 1;
-    });
-  });
-  child_asleep = pyconc_test::wait_until_asleep(shared->child_pid);
-  shared->word.store(1);
-  pyconc::detail::futex_wake(shared->word, 1, wake_scope);
-  parent_side.join();
-  return outcome;
+  return pyconc_test::run_child_then(
+      shared->child_pid,
+      [&](int) {
+        const bool woken = pyconc::detail::futex_wait(shared->word, 0, Deadline::after(2.0), wait_scope);
+        return woken ? 0 : 1;
+      },
+      [&] {
+        shared->word.store(1);
+        pyconc::detail::futex_wake(shared->word, 1, wake_scope);
+      },
+      child_asleep);
 }
 
 }  // namespace
@@ -133,22 +131,23 @@ TEST_CASE("a process-shared FutexLock excludes a forked child until the parent r
   pyconc_test::Shared<State> shared;
   shared->lock.lock();
   shared->counter = 1;
-  pyconc_test::ChildOutcome child;
-  std::thread parent_side([&] {
-    child = pyconc_test::run_in_child([&](int report) {
-      pyconc_test::ChildChecks c(report);
-      shared->child_pid.store(::getpid());
-      CHILD_CHECK(c, shared->lock.acquire(Deadline::after(5.0)));
-      CHILD_CHECK(c, shared->counter == 2);  // the parent's write before release
-      shared->counter = 3;
-      shared->lock.unlock();
-      return c.status();
-    });
-  });
-  REQUIRE(pyconc_test::wait_until_asleep(shared->child_pid));
-  shared->counter = 2;
-  shared->lock.unlock();
-  parent_side.join();
+  bool asleep = false;
+  const auto child = pyconc_test::run_child_then(
+      shared->child_pid,
+      [&](int report) {
+        pyconc_test::ChildChecks c(report);
+        CHILD_CHECK(c, shared->lock.acquire(Deadline::after(5.0)));
+        CHILD_CHECK(c, shared->counter == 2);  // the parent's write before release
+        shared->counter = 3;
+        shared->lock.unlock();
+        return c.status();
+      },
+      [&] {
+        shared->counter = 2;
+        shared->lock.unlock();
+      },
+      asleep);
+  REQUIRE(asleep);
   pyconc_test::require_child_passed(child);
   REQUIRE(shared->lock.try_acquire());
   REQUIRE(shared->counter == 3);

@@ -126,19 +126,19 @@ struct InSharedMemory {
 TEST_CASE("a process-shared SemaphoreCore wakes a forked child blocked in take", "[detail][wait_word][fork]") {
   using Core = pyconc::detail::SemaphoreCore<FutexScope::process_shared>;
   pyconc_test::Shared<InSharedMemory<Core>> shared(0u);
-  pyconc_test::ChildOutcome child;
-  std::thread parent_side([&] {
-    child = pyconc_test::run_in_child([&](int report) {
-      pyconc_test::ChildChecks c(report);
-      shared->child_pid.store(::getpid());
-      CHILD_CHECK(c, shared->core.take(Deadline::after(5.0)));
-      CHILD_CHECK(c, shared->core.value() == 1);  // the parent gave 2
-      return c.status();
-    });
-  });
-  REQUIRE(pyconc_test::wait_until_asleep(shared->child_pid));
-  REQUIRE(shared->core.give(2, 10));
-  parent_side.join();
+  bool asleep = false;
+  bool gave = false;
+  const auto child = pyconc_test::run_child_then(
+      shared->child_pid,
+      [&](int report) {
+        pyconc_test::ChildChecks c(report);
+        CHILD_CHECK(c, shared->core.take(Deadline::after(5.0)));
+        CHILD_CHECK(c, shared->core.value() == 1);  // the parent gave 2
+        return c.status();
+      },
+      [&] { gave = shared->core.give(2, 10); }, asleep);
+  REQUIRE(asleep);
+  REQUIRE(gave);
   pyconc_test::require_child_passed(child);
   REQUIRE(child.seconds < 5.0);
   REQUIRE(shared->core.value() == 1);
@@ -149,20 +149,18 @@ TEST_CASE("a process-shared SemaphoreCore wakes a forked child blocked in take",
 TEST_CASE("a process-shared EventCore wakes a forked child blocked in wait", "[detail][wait_word][fork]") {
   using Core = pyconc::detail::EventCore<FutexScope::process_shared>;
   pyconc_test::Shared<InSharedMemory<Core>> shared;
-  pyconc_test::ChildOutcome child;
-  std::thread parent_side([&] {
-    child = pyconc_test::run_in_child([&](int report) {
-      pyconc_test::ChildChecks c(report);
-      shared->child_pid.store(::getpid());
-      CHILD_CHECK(c, shared->core.wait(Deadline::after(5.0)));
-      CHILD_CHECK(c, shared->core.is_set());
-      shared->core.clear();
-      return c.status();
-    });
-  });
-  REQUIRE(pyconc_test::wait_until_asleep(shared->child_pid));
-  shared->core.set();
-  parent_side.join();
+  bool asleep = false;
+  const auto child = pyconc_test::run_child_then(
+      shared->child_pid,
+      [&](int report) {
+        pyconc_test::ChildChecks c(report);
+        CHILD_CHECK(c, shared->core.wait(Deadline::after(5.0)));
+        CHILD_CHECK(c, shared->core.is_set());
+        shared->core.clear();
+        return c.status();
+      },
+      [&] { shared->core.set(); }, asleep);
+  REQUIRE(asleep);
   pyconc_test::require_child_passed(child);
   REQUIRE(child.seconds < 5.0);
   REQUIRE_FALSE(shared->core.is_set());  // the child's clear() is seen here

@@ -328,6 +328,19 @@ inline std::string format_exception_only(const std::string& type, const std::str
   return message.empty() ? type + "\n" : type + ": " + message + "\n";
 }
 
+/**
+Writes `header` and then `error` as Python's last traceback line ("ValueError: message") to
+stderr: how pyconc reports an exception nobody can catch (an initializer's, a done-callback's,
+an excepthook's). Never throws; out of memory, nothing is written.
+*/
+inline void report_exception(const std::string& header, const std::exception_ptr& error) noexcept {
+  try {
+    write_stderr(header +
+                 format_exception_only(exception_type_name(error), threading::ExceptHookArgs{{}, error, {}}.message()));
+  } catch (...) {
+  }
+}
+
 }  // namespace detail
 
 namespace threading {
@@ -419,10 +432,7 @@ inline void report_thread_exception(std::exception_ptr ep, std::optional<threadi
     try {
       threading::excepthook(args);
     } catch (...) {
-      auto hook_error = std::current_exception();
-      write_stderr("Exception in threading.excepthook:\n" +
-                   format_exception_only(exception_type_name(hook_error),
-                                         threading::ExceptHookArgs{{}, hook_error, {}}.message()));
+      report_exception("Exception in threading.excepthook:\n", std::current_exception());
     }
   } catch (...) {
     // Out of memory while reporting: nothing more can be said.

@@ -330,10 +330,7 @@ class FutureCore {
   /** Reports an exception escaping a done-callback, as CPython's LOGGER.exception does. */
   void report_callback_error(std::exception_ptr error) const noexcept {
     try {
-      pyconc::detail::write_stderr(
-          "exception calling callback for " + repr() + "\n" +
-          pyconc::detail::format_exception_only(pyconc::detail::exception_type_name(error),
-                                                threading::ExceptHookArgs{{}, error, {}}.message()));
+      pyconc::detail::report_exception("exception calling callback for " + repr() + "\n", error);
     } catch (...) {
     }
   }

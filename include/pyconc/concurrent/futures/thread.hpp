@@ -204,14 +204,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       try {
         core->initializer_();
       } catch (...) {
-        const auto error = std::current_exception();
-        try {
-          pyconc::detail::write_stderr(
-              "Exception in initializer:\n" +
-              pyconc::detail::format_exception_only(pyconc::detail::exception_type_name(error),
-                                                    threading::ExceptHookArgs{{}, error, {}}.message()));
-        } catch (...) {
-        }
+        pyconc::detail::report_exception("Exception in initializer:\n", std::current_exception());
         core->initializer_failed();
         return;
       }
