@@ -12,12 +12,15 @@ Defines:
 
 #include <concepts>     // std::invocable
 #include <cstddef>      // std::size_t, std::ptrdiff_t
+#include <cstdint>      // std::uintptr_t
+#include <cstdio>       // std::snprintf
 #include <exception>    // std::current_exception
 #include <functional>   // std::invoke
-#include <iterator>     // std::default_sentinel_t
+#include <iterator>     // std::default_sentinel_t, std::input_iterator_tag
 #include <memory>       // std::unique_ptr
 #include <optional>     // std::optional
 #include <ranges>       // std::ranges::begin
+#include <string>       // std::string
 #include <tuple>        // std::tuple, std::apply
 #include <type_traits>  // std::decay_t, std::invoke_result_t
 #include <utility>      // std::move, std::forward
@@ -117,7 +120,7 @@ ignores it: any value, even 0 or negative, is allowed; only a process pool would
 */
 struct MapOptions {
   std::optional<Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
-  int chunksize = 1;                                    ///< ignored (not even checked), as in CPython
+  int chunksize = 1;                    ///< ignored (not even checked), as in CPython
 };
 
 /**
@@ -128,6 +131,12 @@ Blocking and timeouts: `*it` waits for the current call's result (and rethrows i
 with `MapOptions::timeout` it raises `TimeoutError()` once the time, counted from the `map()`
 call, has passed. An exception or a timeout ends the iteration and cancels every call not yet
 started, as does destroying the range before the end (CPython's generator `close()`).
+
+A common range (`begin()` and `end()` have one type), so the iterator-pair constructors and
+algorithms work: `std::vector<int> v(r.begin(), r.end())`. `pyconc::list(r)` (builtins.hpp)
+is Python's `list(r)`, moving each result out. `print(r)` prints what CPython prints for the
+generator, `<generator object Executor.map.<locals>.result_iterator at 0x7f...>`, not the
+results: print `list(r)` for those, as in Python.
 
 Lifetime: movable, not copyable; iterators stay valid when the range is moved.
 */
@@ -178,23 +187,37 @@ class MapResults {
   };
 
  public:
+  /**
+  An input iterator over the results. All iterators of one range share its position; a
+  default-constructed one, and `end()`, compare equal to any iterator at the end.
+  */
   class iterator {
    public:
+    using iterator_category = std::input_iterator_tag;
     using value_type = Value;
     using difference_type = std::ptrdiff_t;
+    using reference = Value&;
+    using pointer = Value*;
     iterator() = default;
     /** The current result. Blocks until it is known. Rethrows the call's exception; raises `TimeoutError`. */
     Value& operator*() const { return impl_->fetch(); }
+    Value* operator->() const { return &impl_->fetch(); }
+    /** Moves to the next result, waiting for the current one first (as Python's `next()`). */
     iterator& operator++() {
       impl_->advance();
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.impl_->at_end(); }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      const bool a_end = a.at_end();
+      return a_end == b.at_end() && (a_end || a.impl_ == b.impl_);
+    }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
 
    private:
     friend class MapResults;
     explicit iterator(Impl* impl) noexcept : impl_(impl) {}
+    [[nodiscard]] bool at_end() const noexcept { return !impl_ || impl_->at_end(); }
     Impl* impl_ = nullptr;
   };
 
@@ -206,11 +229,21 @@ class MapResults {
   MapResults(MapResults&&) noexcept = default;
   MapResults& operator=(MapResults&&) noexcept = default;
 
+  /** An iterator at the current result (the first, before any `++`). Does not block. */
   iterator begin() noexcept { return iterator(impl_.get()); }
-  std::default_sentinel_t end() const noexcept { return {}; }
+  /** The end: an iterator equal to any iterator past the last result. */
+  iterator end() const noexcept { return iterator(); }
 
   /** The futures of the calls, in input order (for inspection). */
   [[nodiscard]] const std::vector<Future<T>>& futures() const noexcept { return impl_->fs; }
+
+  /** Python's `repr()` of the generator: `<generator object Executor.map.<locals>.result_iterator at 0x7f...>`. */
+  [[nodiscard]] std::string repr() const {
+    char address[2 + 2 * sizeof(void*) + 1];
+    std::snprintf(address, sizeof address, "%#lx",
+                  static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(impl_.get())));
+    return std::string("<generator object Executor.map.<locals>.result_iterator at ") + address + ">";
+  }
 
  private:
   std::unique_ptr<Impl> impl_;
