@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests for concurrent::futures::as_completed, after CPython's Lib/test/
 // test_concurrent_futures/test_as_completed.py and the reference's sections 1.3 and 2.3.
+#include <pyconc/builtins.hpp>
 #include <pyconc/concurrent/futures.hpp>
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
@@ -9,9 +10,13 @@
 
 #include <atomic>
 #include <cmath>
+#include <iterator>
 #include <list>
+#include <map>
+#include <ranges>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "futures_support.hpp"
@@ -188,6 +193,62 @@ TEST_CASE("as_completed accepts any range of futures", "[as_completed]") {
   for ([[maybe_unused]] const auto& f : cf::as_completed(voids))
     ++n;
   CHECK(n == 2);
+}
+
+TEST_CASE("as_completed iterates the keys of a map of futures, as of Python's dict", "[as_completed]") {
+  // future_to_url = {executor.submit(load_url, url): url for url in URLS}
+  // for future in as_completed(future_to_url): url = future_to_url[future]; data = future.result()
+  cf::ThreadPoolExecutor executor(2);
+  std::map<cf::Future<std::string>, std::string> future_to_url;
+  for (const std::string url : {"http://a.org/", "http://b.org/", "http://c.org/"})
+    future_to_url[executor.submit([url] { return "page of " + url; })] = url;
+  std::set<std::string> seen;
+  for (const auto& future : cf::as_completed(future_to_url, 10.0)) {
+    const std::string& url = future_to_url.at(future);
+    CHECK(future.result() == "page of " + url);
+    seen.insert(url);
+  }
+  CHECK(seen == std::set<std::string>{"http://a.org/", "http://b.org/", "http://c.org/"});
+
+  const auto ok = successful_future();
+  const std::unordered_map<cf::Future<int>, int> hashed{{ok, 7}};
+  const auto got = collect(cf::as_completed(hashed));
+  REQUIRE(got.size() == 1);
+  CHECK(hashed.at(got[0]) == 7);
+}
+
+TEST_CASE("as_completed accepts a braced list of futures", "[as_completed]") {
+  const auto a = successful_future(1);
+  const auto b = exception_future();
+  CHECK(as_set(collect(cf::as_completed({a, b}))) == Set{a, b});
+  auto pending = pending_future();
+  REQUIRE_RAISES(collect(cf::as_completed({a, pending}, 0)), cf::TimeoutError, "1 (of 2) futures unfinished");
+}
+
+TEST_CASE("as_completed is a common range that list() and iterator pairs consume", "[as_completed]") {
+  using Range = cf::AsCompleted<int>;
+  STATIC_REQUIRE(std::ranges::input_range<Range>);
+  STATIC_REQUIRE(std::ranges::common_range<Range>);
+  const auto a = successful_future(1);
+  const auto b = successful_future(2);
+  // list(as_completed([a, b])) holds both futures.
+  const std::vector<cf::Future<int>> listed = list(cf::as_completed({a, b}));
+  CHECK(as_set(listed) == Set{a, b});
+  CHECK(listed.size() == 2);
+  auto range = cf::as_completed(std::vector{a, b, a});
+  const std::vector<cf::Future<int>> paired(range.begin(), range.end());
+  CHECK(as_set(paired) == Set{a, b});
+  CHECK(paired.size() == 2);
+  CHECK(range.begin() == range.end());
+}
+
+TEST_CASE("print of an as_completed range is CPython's generator repr", "[as_completed]") {
+  // print(as_completed(fs)) -> <generator object as_completed at 0x7f...>
+  auto range = cf::as_completed({successful_future()});
+  const std::string text = str(range);
+  CHECK(text.rfind("<generator object as_completed at 0x", 0) == 0);
+  CHECK(text.back() == '>');
+  CHECK(collect(range).size() == 1);  // printing started nothing
 }
 
 TEST_CASE("as_completed range destroyed early leaves the futures usable", "[as_completed][misuse]") {

@@ -8,8 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <list>
+#include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -240,6 +243,55 @@ TEST_CASE("wait accepts sets of futures and returns sets usable with structured 
   for (auto& f : voids)
     f.set_result();
   CHECK(cf::wait(voids, cf::FIRST_EXCEPTION).done.size() == 3);
+}
+
+TEST_CASE("wait accepts a braced list of futures", "[wait]") {
+  // wait([f1, f2], timeout=0, return_when=FIRST_COMPLETED)
+  const auto ok = successful_future();
+  const auto bad = exception_future();
+  auto pending = pending_future();
+  auto [done, not_done] = cf::wait({ok, bad});
+  CHECK(done == Set{ok, bad});
+  CHECK(not_done.empty());
+  auto r = cf::wait({ok, pending}, 0, cf::FIRST_COMPLETED);
+  CHECK(r.done == Set{ok});
+  CHECK(r.not_done == Set{pending});
+  CHECK(cf::wait({pending}, 0.01).not_done == Set{pending});
+  CHECK(cf::wait({ok, pending}, cf::FIRST_COMPLETED).done == Set{ok});
+  REQUIRE_RAISES(cf::wait({pending}, 0, "BOGUS"), ValueError, "Invalid return condition: 'BOGUS'");
+}
+
+TEST_CASE("wait accepts a std::list and maps keyed by futures (Python's dict of futures)", "[wait]") {
+  // future_to_url = {executor.submit(load, url): url ...}; wait(future_to_url) waits for its keys.
+  cf::ThreadPoolExecutor executor(2);
+  std::map<cf::Future<int>, std::string> future_to_url;
+  for (const std::string url : {"a.org", "b.org", "c.org"})
+    future_to_url[executor.submit([url] { return static_cast<int>(url.size()); })] = url;
+  auto [done, not_done] = cf::wait(future_to_url, 10.0);
+  CHECK(done.size() == 3);
+  CHECK(not_done.empty());
+  for (const auto& f : done)
+    CHECK(f.result() == static_cast<int>(future_to_url.at(f).size()));
+
+  const auto ok = successful_future();
+  auto pending = pending_future();
+  const std::unordered_map<cf::Future<int>, int> hashed{{ok, 1}, {pending, 2}};
+  auto first = cf::wait(hashed, 0, cf::FIRST_COMPLETED);
+  CHECK(first.done == Set{ok});
+  CHECK(first.not_done == Set{pending});
+
+  const std::list<cf::Future<int>> list{ok, pending, ok};
+  CHECK(cf::wait(list, 0).done == Set{ok});
+}
+
+TEST_CASE("print of wait's result is CPython's DoneAndNotDoneFutures repr", "[wait]") {
+  // print(wait([f])) -> DoneAndNotDoneFutures(done={<Future at 0x... state=finished returned int>}, not_done=set())
+  const auto ok = successful_future();
+  const auto result = cf::wait({ok});
+  CHECK(result.repr() == "DoneAndNotDoneFutures(done={" + ok.repr() + "}, not_done=set())");
+  CHECK(ok.repr().find("state=finished returned int>") != std::string::npos);
+  auto pending = pending_future();
+  CHECK(cf::wait({pending}, 0).repr() == "DoneAndNotDoneFutures(done=set(), not_done={" + pending.repr() + "})");
 }
 
 TEST_CASE("wait on many pool futures completed concurrently returns them all", "[wait][stress]") {

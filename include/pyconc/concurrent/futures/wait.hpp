@@ -7,22 +7,35 @@ Defines:
 - `futures::DoneAndNotDoneFutures`   what `wait()` returns: the `done` and `not_done` sets.
 - `futures::as_completed`            a range yielding futures as they complete.
 - `futures::AsCompleted`             that range's type.
+
+Both take the futures as Python does: any range of `Future<T>` (`std::vector`, `std::set`,
+`std::list`, ...), a braced list (`wait({f1, f2})`), or a map whose keys are futures, whose
+keys they use (Python's `as_completed(future_to_url)` on a dict iterates its keys):
+
+```cpp
+std::map<futures::Future<std::string>, std::string> future_to_url;  // {executor.submit(...): url}
+for (const auto& future : futures::as_completed(future_to_url))
+  print(future_to_url.at(future), future.result());
+```
 */
 #ifndef PYCONC_CONCURRENT_FUTURES_WAIT_HPP_INCLUDED
 #define PYCONC_CONCURRENT_FUTURES_WAIT_HPP_INCLUDED
 
-#include <cstddef>      // std::size_t, std::ptrdiff_t
-#include <iterator>     // std::default_sentinel_t
-#include <memory>       // std::unique_ptr
-#include <mutex>        // std::lock_guard
-#include <optional>     // std::optional
-#include <ranges>       // std::ranges::input_range
-#include <set>          // std::set
-#include <string>       // std::string
-#include <string_view>  // std::string_view
-#include <type_traits>  // std::remove_cvref_t
-#include <utility>      // std::move
-#include <vector>       // std::vector
+#include <cstddef>           // std::size_t, std::ptrdiff_t
+#include <cstdint>           // std::uintptr_t
+#include <cstdio>            // std::snprintf
+#include <initializer_list>  // std::initializer_list
+#include <iterator>          // std::default_sentinel_t, std::input_iterator_tag
+#include <memory>            // std::unique_ptr
+#include <mutex>             // std::lock_guard
+#include <optional>          // std::optional
+#include <ranges>            // std::ranges::input_range
+#include <set>               // std::set
+#include <string>            // std::string
+#include <string_view>       // std::string_view
+#include <type_traits>       // std::remove_cvref_t
+#include <utility>           // std::move
+#include <vector>            // std::vector
 
 #include <pyconc/concurrent/futures/future.hpp>
 #include <pyconc/detail/wait.hpp>
@@ -41,6 +54,22 @@ template <class T>
 struct DoneAndNotDoneFutures {
   std::set<Future<T>> done;      ///< finished or cancelled (and notified) when `wait()` returned
   std::set<Future<T>> not_done;  ///< the others
+
+  /**
+  Python's `repr()` of the named tuple, as `print(wait(fs))` shows it:
+  `DoneAndNotDoneFutures(done={<Future at 0x... state=finished returned int>}, not_done=set())`.
+  */
+  [[nodiscard]] std::string repr() const {
+    auto set_repr = [](const std::set<Future<T>>& fs) {
+      if (fs.empty())
+        return std::string("set()");
+      std::string out = "{";
+      for (const auto& f : fs)
+        out += (out.size() > 1 ? ", " : "") + f.repr();
+      return out + "}";
+    };
+    return "DoneAndNotDoneFutures(done=" + set_repr(done) + ", not_done=" + set_repr(not_done) + ")";
+  }
 };
 
 namespace detail {
@@ -52,25 +81,40 @@ struct future_traits<Future<T>> {
   using value_type = T;
 };
 
-/** A range whose elements are `Future<T>`, for some `T`. */
+/** A map (`std::map`, `std::unordered_map`, ...) whose keys are `Future<T>`: Python's dict of futures. */
 template <class R>
-concept future_range = std::ranges::input_range<R> && requires {
-  typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
+concept future_map = std::ranges::input_range<R> && requires {
+  typename std::remove_cvref_t<R>::mapped_type;
+  typename future_traits<typename std::remove_cvref_t<R>::key_type>::value_type;
 };
 
+/** A range whose elements are `Future<T>`, for some `T`, or a map whose keys are. */
 template <class R>
-using future_range_value_t = typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
+concept future_range = future_map<R> ||(std::ranges::input_range<R>&& requires {
+  typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
+});
 
-/** Python's `repr()` of a str, as in "Invalid return condition: 'BOGUS'". */
-inline std::string py_str_repr(std::string_view s) {
-  const char quote = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"' : '\'';
-  std::string out(1, quote);
-  for (const char c : s) {
-    if (c == quote || c == '\\')
-      out += '\\';
-    out += c;
+template <class R>
+struct future_range_traits {
+  using value_type = typename future_traits<std::remove_cvref_t<std::ranges::range_value_t<R>>>::value_type;
+};
+template <future_map R>
+struct future_range_traits<R> {
+  using value_type = typename future_traits<typename std::remove_cvref_t<R>::key_type>::value_type;
+};
+
+/** The `T` of the futures a `future_range` holds. */
+template <class R>
+using future_range_value_t = typename future_range_traits<R>::value_type;
+
+/** The future an element of `R` is: the element, or a map entry's key. */
+template <class R, class E>
+decltype(auto) future_of(E&& element) {
+  if constexpr (future_map<R>) {
+    return (std::forward<E>(element).first);
+  } else {
+    return std::forward<E>(element);
   }
-  return out + quote;
 }
 
 /**
@@ -171,8 +215,8 @@ inline void wait_event(threading::Event& event, const pyconc::detail::Deadline& 
 template <class T, class R>
 std::set<Future<T>> unique_futures(R&& fs) {
   std::set<Future<T>> unique;
-  for (auto&& f : fs)
-    unique.insert(f);
+  for (auto&& element : fs)
+    unique.insert(future_of<R>(element));
   return unique;
 }
 
@@ -204,7 +248,7 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
     } else if (return_when == FIRST_EXCEPTION || return_when == ALL_COMPLETED) {
       waiter = std::make_unique<AllCompletedWaiter>(result.not_done.size(), return_when == FIRST_EXCEPTION);
     } else {
-      pyconc::detail::raise<ValueError>("Invalid return condition: " + py_str_repr(return_when));
+      pyconc::detail::raise<ValueError>("Invalid return condition: " + pyconc::detail::string_repr(return_when));
     }
     waiter->finished.reserve(result.not_done.size());
     install_all(fs, waiter.get());
@@ -225,9 +269,11 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
 
 /**
 Python: `concurrent.futures.wait(fs, timeout=None, return_when=ALL_COMPLETED)`. Waits until
-the futures in `fs` (any range of `Future<T>`) are done, as `return_when` says:
-`ALL_COMPLETED` (default), `FIRST_COMPLETED`, or `FIRST_EXCEPTION` (any future finished
-with an exception; otherwise as ALL_COMPLETED).
+the futures in `fs` are done, as `return_when` says: `ALL_COMPLETED` (default),
+`FIRST_COMPLETED`, or `FIRST_EXCEPTION` (any future finished with an exception; otherwise as
+ALL_COMPLETED). `fs` is any range of `Future<T>` (vector, set, list, ...), a braced list
+(`wait({f1, f2})`), or a map keyed by futures (Python's dict of futures: its keys are waited
+for).
 
 Blocking and timeouts: without a timeout it waits as long as it takes; with one it waits at
 most that long (negative: not at all) and does not raise: it returns what is done by then.
@@ -268,6 +314,24 @@ requires(std::is_convertible_v<S, std::string_view> && !std::is_arithmetic_v<std
   return detail::wait_until(detail::unique_futures<detail::future_range_value_t<R>>(fs),
                             pyconc::detail::Deadline::forever(), return_when);
 }
+/** Python: `wait([f1, f2])`, written `wait({f1, f2})`. Blocks. Thread-safe. */
+template <class T>
+DoneAndNotDoneFutures<T> wait(std::initializer_list<Future<T>> fs) {
+  return detail::wait_until(detail::unique_futures<T>(fs), pyconc::detail::Deadline::forever(), ALL_COMPLETED);
+}
+/** Python: `wait([f1, f2], timeout, return_when)`, written `wait({f1, f2}, timeout, return_when)`. */
+template <class T>
+DoneAndNotDoneFutures<T> wait(std::initializer_list<Future<T>> fs, Timeout timeout,
+                              std::string_view return_when = ALL_COMPLETED) {
+  const auto deadline = pyconc::detail::Deadline::after(timeout.seconds, pyconc::detail::NanTimeout::now);
+  return detail::wait_until(detail::unique_futures<T>(fs), deadline, return_when);
+}
+/** Python: `wait([f1, f2], return_when=...)`, written `wait({f1, f2}, return_when)`. */
+template <class T, class S>
+requires(std::is_convertible_v<S, std::string_view> && !std::is_arithmetic_v<std::remove_cvref_t<S>>)
+    DoneAndNotDoneFutures<T> wait(std::initializer_list<Future<T>> fs, S&& return_when) {
+  return detail::wait_until(detail::unique_futures<T>(fs), pyconc::detail::Deadline::forever(), return_when);
+}
 
 template <class T>
 class AsCompleted;
@@ -288,6 +352,11 @@ starts the timeout and waits for the first one.
 Blocking and timeouts: `begin()` and `++` wait for the next future. With a timeout, counted
 from the first `begin()` (CPython's first `next()`), they raise `TimeoutError("2 (of 5)
 futures unfinished")` once it has passed.
+
+A common range (`begin()` and `end()` have one type): `std::vector<Future<T>> v(r.begin(),
+r.end())` works, and `pyconc::list(r)` (builtins.hpp) is Python's `list(as_completed(fs))`.
+`print(r)` prints what CPython prints for the generator, `<generator object as_completed at
+0x7f...>`.
 
 Lifetime: movable, not copyable; iterators stay valid when the range is moved. Destroying it
 early is fine (CPython's generator `close()`).
@@ -367,11 +436,18 @@ class AsCompleted {
   };
 
  public:
-  /** An input iterator over the futures; `*it` is the future just completed. */
+  /**
+  An input iterator over the futures; `*it` is the future just completed. All iterators of one
+  range share its position; a default-constructed one, and `end()`, compare equal to any
+  iterator at the end.
+  */
   class iterator {
    public:
+    using iterator_category = std::input_iterator_tag;
     using value_type = Future<T>;
     using difference_type = std::ptrdiff_t;
+    using reference = const Future<T>&;
+    using pointer = const Future<T>*;
     iterator() = default;
     const Future<T>& operator*() const { return *impl_->current; }
     const Future<T>* operator->() const { return &*impl_->current; }
@@ -381,11 +457,16 @@ class AsCompleted {
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return !it.impl_->current; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      const bool a_end = a.at_end();
+      return a_end == b.at_end() && (a_end || a.impl_ == b.impl_);
+    }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
 
    private:
     friend class AsCompleted;
     explicit iterator(Impl* impl) noexcept : impl_(impl) {}
+    [[nodiscard]] bool at_end() const noexcept { return !impl_ || !impl_->current; }
     Impl* impl_ = nullptr;
   };
 
@@ -403,7 +484,16 @@ class AsCompleted {
     }
     return iterator(impl_.get());
   }
-  std::default_sentinel_t end() const noexcept { return {}; }
+  /** The end: an iterator equal to any iterator past the last future. Does not block. */
+  iterator end() const noexcept { return iterator(); }
+
+  /** Python's `repr()` of the generator: `<generator object as_completed at 0x7f...>`. */
+  [[nodiscard]] std::string repr() const {
+    char address[2 + 2 * sizeof(void*) + 1];
+    std::snprintf(address, sizeof address, "%#lx",
+                  static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(impl_.get())));
+    return std::string("<generator object as_completed at ") + address + ">";
+  }
 
  private:
   template <class U, class R>
@@ -437,11 +527,24 @@ complete in any thread.
 for (auto& f : futures::as_completed(fs)) print(f.result());
 ```
 
+`fs` may also be a braced list (`as_completed({f1, f2})`) or a map keyed by futures, whose
+keys it yields (Python's `as_completed(future_to_url)`).
+
 Differs from Python: every future in `fs` has the same result type `T` (see `wait()`).
 */
 template <detail::future_range R>
 AsCompleted<detail::future_range_value_t<R>> as_completed(R&& fs) {
   return detail::make_as_completed<detail::future_range_value_t<R>>(fs, std::nullopt);
+}
+/** Python: `as_completed([f1, f2])`, written `as_completed({f1, f2})`. */
+template <class T>
+AsCompleted<T> as_completed(std::initializer_list<Future<T>> fs) {
+  return detail::make_as_completed<T>(fs, std::nullopt);
+}
+/** Python: `as_completed([f1, f2], timeout)`, written `as_completed({f1, f2}, timeout)`. */
+template <class T>
+AsCompleted<T> as_completed(std::initializer_list<Future<T>> fs, Timeout timeout) {
+  return detail::make_as_completed<T>(fs, timeout.seconds);
 }
 /**
 Python: `as_completed(fs, timeout)`: iterating raises `TimeoutError` once `timeout` seconds
