@@ -10,6 +10,7 @@ in the test thread).
 - `pyconc_test::Stopwatch`, `REQUIRE_TIMING(seconds, T)`   CPython's tolerance: 0.6*T <= t < 10*T.
 - `pyconc_test::timed_in_thread(f)`       `f()`'s result and duration, called in another thread.
 - `pyconc_test::CaptureFd`                 captures what is written to a file descriptor (stderr).
+- `pyconc_test::printed(body)`             what `body(FILE*)` wrote to a temporary file.
 - `pyconc_test::run_in_child(body)`        runs `body(report_fd)` in a forked child, with a
                                            watchdog; `ChildChecks`/`CHILD_CHECK` report failures,
                                            `require_child_passed` asserts that there were none.
@@ -128,6 +129,22 @@ auto timed_in_thread(F&& f) {
     out.second = clock.elapsed();
   });
   t.join();
+  return out;
+}
+
+/** What `body(file)` wrote to `file`, a temporary `FILE*` (for `print(..., kw::file = f)`). */
+template <class Body>
+std::string printed(Body body) {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  body(f);
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[256];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f))
+    out.append(buf, n);
+  std::fclose(f);
   return out;
 }
 

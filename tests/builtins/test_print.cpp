@@ -20,25 +20,11 @@
 #include <pyconc/errors.hpp>
 #include <pyconc/threading.hpp>
 
+#include "support.hpp"
+
 using namespace pyconc;
 
 namespace {
-
-// What `body` printed to a temporary FILE*.
-template <class Body>
-std::string printed(Body body) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  body(f);
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buf[256];
-  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f))
-    out.append(buf, n);
-  std::fclose(f);
-  return out;
-}
 
 // A single-pass range of move-only items, as a generator: each item can be taken once.
 class Countdown {
@@ -77,16 +63,17 @@ class Countdown {
 }  // namespace
 
 TEST_CASE("print separates with a space and ends with a newline", "[print]") {
-  CHECK(printed([](std::FILE* f) { print("thread", "MainThread", "ended.", kw::file = f); }) ==
+  CHECK(pyconc_test::printed([](std::FILE* f) { print("thread", "MainThread", "ended.", kw::file = f); }) ==
         "thread MainThread ended.\n");
-  CHECK(printed([](std::FILE* f) { print(kw::file = f); }) == "\n");
+  CHECK(pyconc_test::printed([](std::FILE* f) { print(kw::file = f); }) == "\n");
 }
 
 TEST_CASE("print honours sep, end and flush wherever they appear", "[print]") {
-  CHECK(printed([](std::FILE* f) { print("a", "b", "c", kw::sep = "-", kw::end = "!\n", kw::file = f); }) ==
-        "a-b-c!\n");
-  CHECK(printed([](std::FILE* f) { print(kw::sep = "", kw::file = f, 1, 2, 3, kw::flush = true); }) == "123\n");
-  CHECK(printed([](std::FILE* f) { print("x", kw::end = "", kw::file = f); }) == "x");
+  CHECK(pyconc_test::printed(
+            [](std::FILE* f) { print("a", "b", "c", kw::sep = "-", kw::end = "!\n", kw::file = f); }) == "a-b-c!\n");
+  CHECK(pyconc_test::printed([](std::FILE* f) { print(kw::sep = "", kw::file = f, 1, 2, 3, kw::flush = true); }) ==
+        "123\n");
+  CHECK(pyconc_test::printed([](std::FILE* f) { print("x", kw::end = "", kw::file = f); }) == "x");
 }
 
 TEST_CASE("str gives Python's text for C++ values", "[print][str]") {
@@ -140,7 +127,7 @@ TEST_CASE("repr quotes strings as Python does", "[print][repr]") {
 
 TEST_CASE("print writes a Thread as its repr", "[print]") {
   threading::Thread t({.name = "worker"});
-  CHECK(printed([&](std::FILE* f) { print(t, kw::file = f); }) == "<Thread(worker, initial)>\n");
+  CHECK(pyconc_test::printed([&](std::FILE* f) { print(t, kw::file = f); }) == "<Thread(worker, initial)>\n");
 }
 
 TEST_CASE("print from many threads never interleaves within a line", "[print][stress]") {
@@ -208,7 +195,9 @@ TEST_CASE("containers nest and show their items' repr as Python does", "[print][
   CHECK(str(std::variant<int, std::string>("x")) == "x");
   CHECK(repr(std::variant<int, std::string>("x")) == "'x'");
   CHECK(str(std::monostate{}) == "None");
-  CHECK(printed([](std::FILE* f) { print(std::set<int>{1, 2}, std::map<int, int>{}, kw::file = f); }) == "{1, 2} {}\n");
+  CHECK(pyconc_test::printed([](std::FILE* f) {
+          print(std::set<int>{1, 2}, std::map<int, int>{}, kw::file = f);
+        }) == "{1, 2} {}\n");
 }
 
 TEST_CASE("print of an exception_ptr is the exception's message, None when empty", "[print][str][exception]") {
@@ -219,15 +208,16 @@ TEST_CASE("print of an exception_ptr is the exception's message, None when empty
   CHECK(str(std::make_exception_ptr(KeyError("a"))) == "'a'");  // print(KeyError('a')) -> 'a'
   CHECK(str(std::make_exception_ptr(std::runtime_error("std"))) == "std");
   CHECK(str(std::make_exception_ptr(42)).empty());  // not a std::exception: no message
-  CHECK(printed([&](std::FILE* f) { print(boom, kw::file = f); }) == "boom\n");
-  CHECK(printed([](std::FILE* f) { print(std::exception_ptr(), kw::file = f); }) == "None\n");
+  CHECK(pyconc_test::printed([&](std::FILE* f) { print(boom, kw::file = f); }) == "boom\n");
+  CHECK(pyconc_test::printed([](std::FILE* f) { print(std::exception_ptr(), kw::file = f); }) == "None\n");
 }
 
 TEST_CASE("type_name is Python's type(exc).__name__", "[print][exception]") {
   // print(type(e).__name__, e) for e = KeyError('a') prints: KeyError 'a'
   const auto key_error = std::make_exception_ptr(KeyError("a"));
   CHECK(type_name(key_error) == "KeyError");
-  CHECK(printed([&](std::FILE* f) { print(type_name(key_error), key_error, kw::file = f); }) == "KeyError 'a'\n");
+  CHECK(pyconc_test::printed([&](std::FILE* f) { print(type_name(key_error), key_error, kw::file = f); }) ==
+        "KeyError 'a'\n");
   CHECK(type_name(std::make_exception_ptr(BrokenPipeError(32, "Broken pipe"))) == "BrokenPipeError");
   CHECK(type_name(std::make_exception_ptr(std::runtime_error("x"))) == "std::runtime_error");
   CHECK(type_name(std::exception_ptr()) == "NoneType");  // type(None).__name__
@@ -239,7 +229,7 @@ TEST_CASE("type_name is Python's type(exc).__name__", "[print][exception]") {
 
 TEST_CASE("print of an exception object is its str, its repr shows the type", "[print][str][exception]") {
   // print(ValueError('boom'), KeyError('a'), OSError(2, 'No such file')) and print([ValueError('boom'), None])
-  CHECK(printed([](std::FILE* f) {
+  CHECK(pyconc_test::printed([](std::FILE* f) {
           print(ValueError("boom"), KeyError("a"), OSError(2, "No such file"), kw::file = f);
         }) == "boom 'a' [Errno 2] No such file\n");
   CHECK(str(std::vector<ValueError>{ValueError("x")}) == "[ValueError('x')]");

@@ -27,22 +27,6 @@ int square(int x) {
   return x * x;
 }
 
-// What `body` printed to a temporary FILE*.
-template <class Body>
-std::string printed(Body body) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  body(f);
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buf[256];
-  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f))
-    out.append(buf, n);
-  std::fclose(f);
-  return out;
-}
-
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.rfind(prefix, 0) == 0;
 }
@@ -64,7 +48,7 @@ TEST_CASE("print of map results is CPython's generator repr, not the results", "
   const std::string text = str(results);
   CHECK(starts_with(text, "<generator object Executor.map.<locals>.result_iterator at 0x"));
   CHECK(text.back() == '>');
-  CHECK(printed([&](std::FILE* f) { print(results, kw::file = f); }) == text + "\n");
+  CHECK(pyconc_test::printed([&](std::FILE* f) { print(results, kw::file = f); }) == text + "\n");
   // Printing consumed nothing: the results are all still there.
   CHECK(list(results) == std::vector{1, 4, 9});
 }
@@ -72,7 +56,7 @@ TEST_CASE("print of map results is CPython's generator repr, not the results", "
 TEST_CASE("list of map results is Python's list(ex.map(...))", "[map][list]") {
   // print(list(ex.map(lambda x: x * x, [1, 2, 3]))) -> [1, 4, 9]
   cf::ThreadPoolExecutor executor(2);
-  CHECK(printed([&](std::FILE* f) {
+  CHECK(pyconc_test::printed([&](std::FILE* f) {
           print(list(executor.map(square, std::vector{1, 2, 3})), kw::file = f);
         }) == "[1, 4, 9]\n");
   // print(list(ex.map(lambda x: None, [1, 2]))) -> [None, None]
