@@ -23,6 +23,7 @@ Defines:
 #include <utility>     // std::move, std::exchange
 #include <vector>      // std::vector
 
+#include <pyconc/detail/fork_gate.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_list.hpp>
@@ -45,7 +46,7 @@ PYCONC_DEFINE_ERROR(ShutDown, Error, "ShutDown");
 
 namespace detail {
 
-using QueueLock = threading::Lock;
+using QueueLock = InternalLock;  // never held across fork(): see detail/fork_gate.hpp
 using Hold = std::lock_guard<QueueLock>;
 
 /**

@@ -41,15 +41,15 @@ std::string logged() {
 
 TEST_CASE("fork runs prepare handlers in phase order and parent and child handlers in reverse",
           "[detail][lifecycle][fork]") {
-  pyconc::detail::on_fork(ForkPhase::executors, {.prepare = []() noexcept { note('a'); },
-                                                 .parent = []() noexcept { note('A'); },
-                                                 .child = []() noexcept { note('x'); }});
-  pyconc::detail::on_fork(ForkPhase::threads, {.prepare = []() noexcept { note('b'); },
-                                               .parent = []() noexcept { note('B'); },
-                                               .child = []() noexcept { note('y'); }});
-  pyconc::detail::on_fork(ForkPhase::gil, {.prepare = []() noexcept { note('c'); },
-                                           .parent = []() noexcept { note('C'); },
-                                           .child = []() noexcept { note('z'); }});
+  pyconc::detail::on_fork(ForkPhase::gil, {.prepare = []() noexcept { note('b'); },
+                                           .parent = []() noexcept { note('B'); },
+                                           .child = []() noexcept { note('y'); }});
+  pyconc::detail::on_fork(ForkPhase::threads, {.prepare = []() noexcept { note('a'); },
+                                               .parent = []() noexcept { note('A'); },
+                                               .child = []() noexcept { note('x'); }});
+  pyconc::detail::on_fork(ForkPhase::processes, {.prepare = []() noexcept { note('c'); },
+                                                 .parent = []() noexcept { note('C'); },
+                                                 .child = []() noexcept { note('z'); }});
   g_length = 0;
   const auto child = pyconc_test::run_in_child([](int fd) {
     const std::string seen = logged();
@@ -60,7 +60,7 @@ TEST_CASE("fork runs prepare handlers in phase order and parent and child handle
   REQUIRE(child.output == "abczyx");
   REQUIRE(logged() == "abcCBA");
   // A phase's handlers belong to one module: setting them again replaces them.
-  pyconc::detail::on_fork(ForkPhase::executors, {});
+  pyconc::detail::on_fork(ForkPhase::processes, {});
   pyconc::detail::on_fork(ForkPhase::threads, {});
   pyconc::detail::on_fork(ForkPhase::gil, {});
   g_length = 0;

@@ -11,19 +11,21 @@ Defines:
 One `pthread_atfork` registration runs every module's handlers in the order of `ForkPhase`:
 the prepare handlers from the first phase to the last, then (in the parent and in the child)
 the parent or child handlers from the last phase back to the first, as a lock taken first is
-released last. A prepare handler takes the module's own locks, so that no other thread holds
-one at the moment of fork and the child finds every pyconc object consistent; the parent
-handler releases them; the child handler releases or re-initialises them and forgets the
-threads that do not exist in the child. A user's `threading::Lock` is left as CPython leaves
+released last. The first phase closes the fork gate, so that no other thread holds a pyconc-internal lock
+at the moment of fork and the child finds every pyconc object consistent; later phases make
+module state fit a process of one thread. A user's `threading::Lock` is left as CPython leaves
 it: held in the child if it was held at the fork.
 
-    phase              prepare takes                    child does
-    executors          the registry of thread pools     pools started in the parent are not the child's
-    threads            the thread registry               only the forking thread survives; it is the main thread
-    locals             threading.local's table lock     (released)
-    excepthook         threading.excepthook's lock      (released)
-    gil                the GIL's control and timeline   the GIL is held by the forking thread if it held it
-    processes          (multiprocessing's own state)    (reserved for multiprocessing)
+    phase              prepare                              child
+    internal_sections  waits until no other thread holds    every internal lock is free, every
+                       a pyconc-internal lock (the fork     object's state whole (detail/fork_gate.hpp)
+                       gate: queues, futures, pools,
+                       registries, locals, excepthook)
+    threads            -                                    only the forking thread survives; it
+                                                            becomes the main thread
+    gil                takes the GIL's control and          the GIL is held by the forking thread
+                       timeline locks (raw locks)           if it held it, free otherwise
+    processes          (reserved for multiprocessing)
 
 ## At exit
 
@@ -60,7 +62,7 @@ inline namespace v0 {
 namespace detail {
 
 /** The phases of the at-fork sequence; prepare handlers run in this order. */
-enum class ForkPhase : std::size_t { executors, threads, locals, excepthook, gil, processes, count };
+enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, count };
 
 /** One phase's handlers; any may be null. They run with other threads possibly blocked in pyconc. */
 struct ForkHandlers {

@@ -29,7 +29,7 @@ The registry is created on first use and never destroyed, so daemon threads that
 #include <sys/syscall.h>  // SYS_gettid
 #include <unistd.h>       // getpid, syscall
 
-#include <pyconc/detail/futex_lock.hpp>
+#include <pyconc/detail/fork_gate.hpp>
 #include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/wait_word.hpp>
 
@@ -87,7 +87,7 @@ struct ThreadState : std::enable_shared_from_this<ThreadState> {
 
 /** CPython's `_active`, `_counter` and `_main_thread`, plus the settings threads share. */
 struct Registry {
-  FutexLock<> lock;
+  InternalLock lock;
   std::vector<std::shared_ptr<ThreadState>> active;  // alive threads, oldest first
   std::shared_ptr<ThreadState> main;
   std::atomic<unsigned long> thread_counter{0};  // the N of Thread-N and Dummy-N, as CPython's _counter
@@ -142,9 +142,7 @@ inline Registry& registry() {
       tls_current = r->main.get();
     }
     r->active.push_back(r->main);
-    on_fork(ForkPhase::threads, {.prepare = []() noexcept { registry().lock.lock(); },
-                                 .parent = []() noexcept { registry().lock.unlock(); },
-                                 .child = []() noexcept { after_fork_in_child(); }});
+    on_fork(ForkPhase::threads, {.child = []() noexcept { after_fork_in_child(); }});
     return r;
   }();
   return *instance;
@@ -216,7 +214,6 @@ inline DummyOwner::~DummyOwner() {
 // CPython's threading._after_fork(): only the forking thread survives; it becomes the main thread.
 inline void after_fork_in_child() noexcept {
   Registry& r = registry();
-  r.lock.at_fork_reinit();
   std::shared_ptr<ThreadState> me = tls_current ? tls_current->shared_from_this() : nullptr;
   if (!me || me->kind == ThreadState::Kind::dummy) {
     me = std::make_shared<ThreadState>("MainThread", ThreadState::Kind::main);

@@ -18,7 +18,7 @@ Defines:
 #include <unordered_map>  // std::unordered_map
 #include <utility>        // std::move
 
-#include <pyconc/detail/lifecycle.hpp>
+#include <pyconc/detail/fork_gate.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/threading/lock.hpp>
 
@@ -47,16 +47,11 @@ inline std::uint64_t thread_key() noexcept {
 
 /**
 The one lock behind every `local`'s table of values: taken only on a thread's first access
-and when a thread ends, and never held across fork() (so a child can use its locals).
+and when a thread ends; an internal lock, so never held across fork() (a child can use its
+locals).
 */
-inline threading::Lock& locals_lock() {
-  static threading::Lock* const lock = [] {
-    auto* created = new threading::Lock;  // never deleted: threads may end after static destruction began
-    pyconc::detail::on_fork(pyconc::detail::ForkPhase::locals, {.prepare = []() noexcept { locals_lock().acquire(); },
-                                                                .parent = []() noexcept { locals_lock().release(); },
-                                                                .child = []() noexcept { locals_lock().release(); }});
-    return created;
-  }();
+inline InternalLock& locals_lock() {
+  static InternalLock* const lock = new InternalLock;  // never deleted: threads may end after static destruction began
   return *lock;
 }
 

@@ -393,19 +393,11 @@ class ExceptHookSlot {
 
  private:
   struct Shared {
-    threading::Lock lock;
+    InternalLock lock;  // never held across fork(), so a child can always report
     Hook hook = threading::default_excepthook;
   };
   static Shared& shared() {
-    static Shared* const s = [] {
-      auto* created = new Shared;  // never deleted: daemon threads may report at exit
-      // Nobody may hold the lock across fork(), or the child could never report again.
-      pyconc::detail::on_fork(pyconc::detail::ForkPhase::excepthook,
-                              {.prepare = []() noexcept { shared().lock.acquire(); },
-                               .parent = []() noexcept { shared().lock.release(); },
-                               .child = []() noexcept { shared().lock.release(); }});
-      return created;
-    }();
+    static Shared* const s = new Shared;  // never deleted: daemon threads may report at exit
     return *s;
   }
 };

@@ -26,6 +26,7 @@ Defines:
 #include <variant>      // std::monostate
 #include <vector>       // std::vector
 
+#include <pyconc/detail/fork_gate.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_word.hpp>
 #include <pyconc/errors.hpp>
@@ -153,7 +154,7 @@ class Waiter {
   virtual void add_cancelled(FutureCore* f) noexcept = 0;
 
   threading::Event event;
-  threading::Lock lock;               // guards `finished`
+  pyconc::detail::InternalLock lock;  // guards `finished`
   std::vector<FutureCore*> finished;  // futures done since installed; their owner keeps them alive
 
  protected:
@@ -304,7 +305,7 @@ class FutureCore {
   [[nodiscard]] const std::exception_ptr& stored_exception() const noexcept { return exception_; }
 
   // ---- for wait() and as_completed(): call with lock_ held ----
-  threading::Lock& lock() noexcept { return lock_; }
+  pyconc::detail::InternalLock& lock() noexcept { return lock_; }
   void install(Waiter* waiter) { waiters_.push_back(waiter); }
   void uninstall(Waiter* waiter) noexcept {
     if (auto it = std::find(waiters_.begin(), waiters_.end(), waiter); it != waiters_.end())
@@ -337,7 +338,7 @@ class FutureCore {
 
   std::atomic<std::uint32_t> refs_{1};
   pyconc::detail::WaitWord<> word_{kPending};  // the state; threads in result() sleep on it
-  threading::Lock lock_;
+  pyconc::detail::InternalLock lock_;
   bool has_callbacks_ = false;    // guarded by lock_; never changes once done
   std::vector<Waiter*> waiters_;  // guarded by lock_
   std::exception_ptr exception_;  // written under lock_ before FINISHED, then read-only

@@ -35,6 +35,7 @@ just before pyconc joins the non-daemon threads (the workers among them).
 
 #include <pyconc/concurrent/futures/executor.hpp>
 #include <pyconc/concurrent/futures/future.hpp>
+#include <pyconc/detail/fork_gate.hpp>
 #include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/detail/wait_word.hpp>
@@ -77,21 +78,14 @@ class PoolCore;
 
 /** CPython's module globals `_shutdown`, `_global_shutdown_lock`, `_threads_queues`. */
 struct PoolRegistry {
-  threading::Lock lock;
+  pyconc::detail::InternalLock lock;
   std::vector<std::weak_ptr<PoolCore>> pools;  // pools with started workers
   std::atomic<bool> exiting{false};            // `_shutdown`: the exit handler has run
   bool handler_installed = false;              // guarded by lock
 };
 
 inline PoolRegistry& pool_registry() {
-  static PoolRegistry* const instance = [] {
-    auto* r = new PoolRegistry;  // never deleted: workers may use it during and after exit
-    pyconc::detail::on_fork(pyconc::detail::ForkPhase::executors,
-                            {.prepare = []() noexcept { pool_registry().lock.acquire(); },
-                             .parent = []() noexcept { pool_registry().lock.release(); },
-                             .child = []() noexcept { pool_registry().lock.at_fork_reinit(); }});
-    return r;
-  }();
+  static PoolRegistry* const instance = new PoolRegistry;  // never deleted: workers may use it during and after exit
   return *instance;
 }
 
@@ -337,7 +331,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // CPython's _shutdown_lock and the queue's lock in one: threading's futex lock (atomics only
   // when uncontended). Held for a few pointer moves, and while a new worker starts.
-  mutable threading::Lock lock_;
+  mutable pyconc::detail::InternalLock lock_;
   FutureCore* head_ = nullptr;              // guarded by lock_
   FutureCore* tail_ = nullptr;              // guarded by lock_
   std::atomic<std::uint32_t> signal_{0};    // bumped by each put and by closing
