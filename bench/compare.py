@@ -2,9 +2,8 @@
 """Run pyconc's benchmark programs and their CPython twins; print one table per family.
 
     python3 bench/compare.py [BINARY ...] [--family NAME ...] [--out FILE.md]
-                             [--png DIR | --no-png] [--min-time 0.2]
-                             [--repetitions 5] [--stat min|median]
-                             [--python PY] [--no-python] [--check]
+                             [--png DIR | --no-png] [--min-time 0.2] [--rounds 7]
+                             [--python PY] [--no-python] [--no-rounds-table] [--check]
 
 A family is one benchmark program and its CPython twin:
 
@@ -14,18 +13,31 @@ A family is one benchmark program and its CPython twin:
                                                               oneTBB, Boost.Asio
 
 Each BINARY is one of those programs (its family is its name); without any, the
-newest build/*/bench/<family>_bench of every family is used (--family picks
-some). Each C++ binary runs with --benchmark_format=json, each benchmark
---repetitions times in random interleaved order, so a pyconc result and its
-baselines see the same machine state; the fastest repetition is reported
-(--stat median for the median), and a verdict says "noisy" when the
-repetitions of a row spread widely. Then the CPython script runs under $PYTHON
-(default python3). Ratios are only meaningful within one run.
+newest build/*/bench/<family>_bench of every family is used (--family picks some).
 
-Out come one Markdown table per family, and one PNG chart per family (ns per
-operation per implementation and workload, log scale) in --png DIR, by default
-the directory of that family's binary, drawn with gnuplot, or with matplotlib
-when there is no gnuplot; without either, no charts.
+The method: every figure is a ratio PER ROUND. A round is one run of the C++
+program with --benchmark_repetitions=1 --benchmark_enable_random_interleaving=true
+(every benchmark of the family once, pyconc and its baselines in a shuffled order,
+in one process, within seconds of each other) and one round of the CPython script
+(every workload once, shuffled; the workloads are sized once beforehand). The two
+languages alternate, and which goes first alternates too. For each pair of
+contestants the ratio of their times is taken in every round; the table gives the
+median of those per-round ratios and their min-max over the --rounds rounds, never
+each contestant's fastest run. (Google Benchmark 1.7.1's own
+--benchmark_repetitions=N with random interleaving shuffles all N x B runs of a
+process together, so its repetition i of two benchmarks can be minutes apart; one
+process per round keeps a round's contestants together.)
+
+The output names the host (CPU model, CPUs, kernel, load average at the start and
+the end of each family), the compiler and the flags the programs were really built
+with (from the build tree's compile_commands.json), and the CPython (version,
+executable, how it was built). The CPython side defaults to the distribution's
+build, /usr/bin/python3.11 or else /usr/bin/python3: a pyenv build without
+--enable-optimizations is slower and inflates every "x CPython".
+
+Out come one Markdown table per family, and one PNG chart per family (the medians,
+log scale) in --png DIR, by default the directory of that family's binary, drawn
+with gnuplot, or with matplotlib when there is no gnuplot; without either, no charts.
 """
 
 import argparse
@@ -33,6 +45,7 @@ import glob
 import json
 import math
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -42,8 +55,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# Repetitions whose coefficient of variation exceeds this get "noisy" in the verdict.
-NOISY_CV = 0.25
+# A row whose per-round ratios reach further than this factor from their median on either
+# side gets "noisy" in its verdict.
+NOISY_SPREAD = 1.25
 
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Parts Google Benchmark appends to a name that are not part of the workload.
@@ -63,7 +77,11 @@ THREADING_CHART_LABELS = {
 }
 
 # (label, workload, baseline implementation, baseline display name,
-#  max ratio pyconc/std, strict)  -- strict: ratio must be < max, else <= max.
+#  max ratio pyconc/std or None, strict)  -- strict: ratio must be < max, else <= max.
+# Thread start+join has two rows: pyconc's join() returns when the thread's `finished`
+# event is set (its OS thread is detached), so the like-for-like baseline is a detached
+# std::thread whose target sets a flag the timed thread waits on; std::thread::join also
+# waits until the kernel has reaped the thread, a later point, and is shown for reference.
 THREADING_ROWS = [
     ("Lock acquire+release", "BM_Lock", "std_mutex", "std::mutex", 1.1, False),
     ("RLock acquire+release", "BM_RLock", "std_recursive_mutex",
@@ -73,7 +91,10 @@ THREADING_ROWS = [
      "std::counting_semaphore", 1.0, True),
     ("Event ping-pong round trip", "BM_EventPingPong", "std_condvar",
      "mutex+condvar", 1.0, False),
-    ("Thread start+join", "BM_ThreadStartJoin", "std_thread", "std::thread", 1.2, False),
+    ("Thread start+join", "BM_ThreadStartJoin", "std_thread_flag",
+     "std::thread to its target's end", 1.2, False),
+    ("Thread start+join", "BM_ThreadStartJoin", "std_thread",
+     "std::thread::join (kernel reap)", None, False),
     ("Lock, 2 threads contended", "BM_LockContended/threads:2", "std_mutex",
      "std::mutex", 1.1, False),
     ("Lock, 4 threads contended", "BM_LockContended/threads:4", "std_mutex",
@@ -154,6 +175,89 @@ FAMILIES = {
 }
 
 
+# ---- the host ------------------------------------------------------------------------------
+
+def host_description():
+    """CPU model, CPUs, kernel: what the numbers were measured on."""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cpus} CPUs online, {platform.system()} {platform.release()}"
+
+
+def load_average():
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def build_flags(binary):
+    """'g++ 12.2.0, -O3 -DNDEBUG -std=c++20 ...': the compiler and the flags the program
+    was compiled with, from compile_commands.json in its build tree."""
+    family = os.path.basename(binary)
+    d = os.path.dirname(os.path.abspath(binary))
+    for _ in range(4):
+        path = os.path.join(d, "compile_commands.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                entries = json.load(f)
+            for e in entries:
+                if os.path.basename(e.get("file", "")).startswith(family + "."):
+                    words = e.get("command", "").split() or e.get("arguments", [])
+                    compiler = words[0]
+                    try:
+                        version = subprocess.run([compiler, "-dumpfullversion"], check=True,
+                                                 stdout=subprocess.PIPE, text=True).stdout.strip()
+                    except (OSError, subprocess.CalledProcessError):
+                        version = "?"
+                    flags, skip = [], False
+                    for w in words[1:]:
+                        if skip:
+                            skip = False
+                        elif w in ("-o", "-c", "-I", "-isystem"):
+                            skip = True
+                        elif not w.startswith(("-I", "-D", "-isystem")) and not w.endswith(".cpp"):
+                            flags.append(w)
+                        elif w in ("-DNDEBUG",):
+                            flags.append(w)
+                    return f"{os.path.basename(compiler)} {version}, {' '.join(flags)}"
+        d = os.path.dirname(d)
+    return "compiler and flags unknown (no compile_commands.json in the build tree)"
+
+
+def default_python():
+    """The distribution's CPython: /usr/bin/python3.11 (Debian 12's), else /usr/bin/python3."""
+    if os.environ.get("PYTHON"):
+        return os.environ["PYTHON"]
+    for candidate in ("/usr/bin/python3.11", "/usr/bin/python3"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return "python3"
+
+
+def describe_python(py):
+    b = py.get("build", {})
+    how = []
+    if b.get("enable_optimizations") or b.get("pgo_flags_recorded"):
+        how.append("PGO")
+    if b.get("lto_flags_recorded"):
+        how.append("LTO")
+    how.append(b.get("opt", "?"))
+    if py.get("executable", "").startswith("/usr/bin/"):
+        how.append("the distribution's package")
+    elif "--enable-optimizations" not in b.get("config_args", ""):
+        how.append("configured without --enable-optimizations")
+    return f"{py['interpreter']} ({py.get('executable', '?')}; {', '.join(how)})"
+
+
 # ---- running -------------------------------------------------------------------------------
 
 def family_of(binary):
@@ -181,47 +285,122 @@ def split_name(name):
     return "/".join([parts[0]] + parts[2:]), parts[1]
 
 
-def pick(values, stat):
-    return min(values) if stat == "min" else statistics.median(values)
-
-
-def run_cpp(binary, min_time, repetitions, stat):
-    """{workload: {impl: ns}}, {workload: {impl: cv}}, {workload: {impl: cpu ns}}, context."""
-    cmd = [binary, "--benchmark_format=json"]
+def run_cpp_round(binary, min_time, extra_args=()):
+    """One round: every benchmark once, in a shuffled order, in one process.
+    Returns {workload: {impl: (real ns, cpu ns)}} and the JSON context."""
+    cmd = [binary, "--benchmark_format=json", "--benchmark_repetitions=1",
+           "--benchmark_enable_random_interleaving=true", *extra_args]
     if min_time is not None:
         cmd.append(f"--benchmark_min_time={min_time}")
-    if repetitions > 1:
-        cmd += [f"--benchmark_repetitions={repetitions}",
-                "--benchmark_enable_random_interleaving=true"]
-    print("running:", " ".join(cmd), file=sys.stderr)
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
     data = json.loads(out)
-    samples, cpu_samples = {}, {}
+    result = {}
     for b in data.get("benchmarks", []):
         if b.get("error_occurred") or b.get("run_type", "iteration") != "iteration":
             continue
         workload, impl = split_name(b.get("run_name", b["name"]))
         unit = TIME_UNIT_NS[b.get("time_unit", "ns")]
-        samples.setdefault(workload, {}).setdefault(impl, []).append(b["real_time"] * unit)
-        cpu_samples.setdefault(workload, {}).setdefault(impl, []).append(b["cpu_time"] * unit)
-    results, spread, cpu = {}, {}, {}
-    for workload, impls in samples.items():
-        for impl, values in impls.items():
-            results.setdefault(workload, {})[impl] = pick(values, stat)
-            cpu.setdefault(workload, {})[impl] = pick(cpu_samples[workload][impl], stat)
-            if len(values) > 1:
-                cv = statistics.stdev(values) / statistics.mean(values)
-                spread.setdefault(workload, {})[impl] = cv
-    return results, spread, cpu, data.get("context", {})
+        result.setdefault(workload, {})[impl] = (b["real_time"] * unit, b["cpu_time"] * unit)
+    return result, data.get("context", {})
 
 
-def run_python(python, script, min_time):
-    cmd = [python, os.path.join(HERE, "python", script)]
+def python_cmd(python, script, *args):
+    return [python, os.path.join(HERE, "python", script), *args]
+
+
+def calibrate_python(python, script, min_time, filter_re=None):
+    cmd = python_cmd(python, script, "--calibrate-only")
     if min_time is not None:
         cmd += ["--min-time", str(min_time)]
-    print("running:", " ".join(cmd), file=sys.stderr)
+    if filter_re:
+        cmd += ["--filter", filter_re]
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out)
+
+
+def run_python_round(python, script, iterations_file):
+    cmd = python_cmd(python, script, "--iterations", iterations_file, "--rounds", "1")
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return {name: values[0] for name, values in json.loads(out)["rounds"].items()}
+
+
+class Rounds:
+    """Every round's times: cpp[workload][impl] and cpu[...] are lists with one entry per
+    round (None where a round has no result); py[workload] likewise."""
+
+    def __init__(self):
+        self.cpp, self.cpu, self.py, self.n = {}, {}, {}, 0
+
+    def add(self, cpp_round, py_round):
+        for workload, impls in cpp_round.items():
+            for impl, (real, cpu) in impls.items():
+                self.cpp.setdefault(workload, {}).setdefault(impl, [None] * self.n).append(real)
+                self.cpu.setdefault(workload, {}).setdefault(impl, [None] * self.n).append(cpu)
+        for workload, ns in (py_round or {}).items():
+            self.py.setdefault(workload, [None] * self.n).append(ns)
+        self.n += 1
+        for table in (self.cpp, self.cpu):
+            for impls in table.values():
+                for values in impls.values():
+                    values.extend([None] * (self.n - len(values)))
+        for values in self.py.values():
+            values.extend([None] * (self.n - len(values)))
+
+    def times(self, workload, impl):
+        if impl == "cpython":
+            return self.py.get(workload, [])
+        return self.cpp.get(workload, {}).get(impl, [])
+
+    def median(self, workload, impl, cpu=False):
+        values = (self.cpu.get(workload, {}).get(impl, []) if cpu
+                  else self.times(workload, impl))
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+
+def ratios(numerators, denominators):
+    """Per-round ratios a[i] / b[i] of the rounds where both have a result."""
+    return [a / b for a, b in zip(numerators, denominators) if a and b]
+
+
+class Ratio:
+    """The median of per-round ratios and their min and max."""
+
+    def __init__(self, values):
+        self.values = values
+        self.median = statistics.median(values) if values else None
+        self.lo = min(values) if values else None
+        self.hi = max(values) if values else None
+
+    def noisy(self):
+        return bool(self.values) and (self.hi > self.median * NOISY_SPREAD
+                                      or self.lo < self.median / NOISY_SPREAD)
+
+
+def run_family(binary, script, python, min_time, rounds, log=sys.stderr):
+    """Runs `rounds` rounds of the C++ program and of the CPython script, alternating."""
+    data = Rounds()
+    context, py_info = {}, None
+    load_start = load_average()
+    with tempfile.TemporaryDirectory() as tmp:
+        iterations_file = None
+        if python:
+            py_info = calibrate_python(python, script, min_time)
+            iterations_file = os.path.join(tmp, "iterations.json")
+            with open(iterations_file, "w", encoding="utf-8") as f:
+                json.dump(py_info, f)
+        for r in range(rounds):
+            print(f"round {r + 1}/{rounds}: {os.path.basename(binary)}"
+                  + (f" and {script}" if python else "") + f" (load {load_average()})", file=log)
+            cpp_round = py_round = None
+            order = ["cpp", "py"] if r % 2 == 0 else ["py", "cpp"]
+            for side in order:
+                if side == "cpp":
+                    cpp_round, context = run_cpp_round(binary, min_time)
+                elif python:
+                    py_round = run_python_round(python, script, iterations_file)
+            data.add(cpp_round, py_round)
+    return data, context, py_info, load_start, load_average()
 
 
 # ---- formatting ----------------------------------------------------------------------------
@@ -240,71 +419,70 @@ def fmt_x(x):
     return f"{x:.2f}×" if x < 10 else f"{x:.1f}×"
 
 
-def noisy_note(spread, workload, impls):
-    cvs = [(impl, spread.get(workload, {}).get(impl)) for impl in impls]
-    cvs = [(impl, cv) for impl, cv in cvs if cv is not None and cv > NOISY_CV]
-    if not cvs:
-        return ""
-    return "noisy: " + ", ".join(f"{impl} ±{cv:.0%}" for impl, cv in cvs)
+def fmt_ratio(r):
+    """'0.82× [0.78–0.90]': the median per-round ratio and its min–max."""
+    if r.median is None:
+        return "—"
+    if len(r.values) == 1:
+        return fmt_x(r.median)
+    return f"{fmt_x(r.median)} [{fmt_x(r.lo).rstrip('×')}–{fmt_x(r.hi).rstrip('×')}]"
 
 
-def build_threading_table(cpp, spread, py):
-    py_ns = py.get("ns_per_op", {}) if py else {}
+def build_threading_table(data, with_python):
     lines = [
-        "| workload | pyconc ns/op | std baseline ns/op | ratio pyconc/std | target "
-        "| CPython ns/op | speedup vs CPython | verdict |",
+        "| workload | pyconc ns/op | std baseline ns/op | pyconc/std per round: median [min–max] "
+        "| target | CPython ns/op | CPython/pyconc per round: median [min–max] | verdict |",
         "|---|---:|---:|---:|---|---:|---:|---|",
     ]
     misses = 0
     for label, workload, base_impl, base_name, max_ratio, strict in THREADING_ROWS:
-        mine = cpp.get(workload, {}).get("pyconc")
-        base = cpp.get(workload, {}).get(base_impl)
-        cpy = py_ns.get(workload)
-        ratio = mine / base if mine and base else None
-        speedup = cpy / mine if cpy and mine else None
-        base_speedup = cpy / base if cpy and base else None
+        mine_t = data.times(workload, "pyconc")
+        ratio = Ratio(ratios(mine_t, data.times(workload, base_impl)))
+        speedup = Ratio(ratios(data.times(workload, "cpython"), mine_t))
+        base_speedup = Ratio(ratios(data.times(workload, "cpython"), data.times(workload, base_impl)))
 
         cmp = "<" if strict else "≤"
-        target = f"{cmp} {max_ratio:g}× {base_name}"
-        if py:
+        target = f"{cmp} {max_ratio:g}× {base_name}" if max_ratio is not None else "(reference)"
+        if with_python:
             target += f"; ≥ {THREADING_CPYTHON_SPEEDUP_TARGET:g}× CPython"
 
         problems = []
-        if ratio is None:
+        if ratio.median is None:
             verdict = "no data"
         else:
-            if (ratio >= max_ratio) if strict else (ratio > max_ratio):
+            if max_ratio is not None and ((ratio.median >= max_ratio) if strict
+                                          else (ratio.median > max_ratio)):
                 problems.append(f"{base_name}")
-            if speedup is not None and speedup < THREADING_CPYTHON_SPEEDUP_TARGET:
+            if speedup.median is not None and speedup.median < THREADING_CPYTHON_SPEEDUP_TARGET:
                 note = "CPython"
-                if base_speedup is not None and base_speedup < THREADING_CPYTHON_SPEEDUP_TARGET:
-                    note += f" (std baseline also only {fmt_x(base_speedup)})"
+                if (base_speedup.median is not None
+                        and base_speedup.median < THREADING_CPYTHON_SPEEDUP_TARGET):
+                    note += f" (std baseline also only {fmt_x(base_speedup.median)})"
                 problems.append(note)
             verdict = "met" if not problems else "not met: " + ", ".join(problems)
             misses += bool(problems)
-            cvs = [spread.get(workload, {}).get(i) for i in ("pyconc", base_impl)]
-            worst = max((cv for cv in cvs if cv is not None), default=0.0)
-            if worst > NOISY_CV:
-                verdict += f" (noisy: repetitions vary by {worst:.0%})"
+            if ratio.noisy():
+                verdict += " (noisy: per-round ratios spread widely)"
 
         lines.append(
-            f"| {label} vs {base_name} | {fmt_ns(mine)} | {fmt_ns(base)} | {fmt_x(ratio)} "
-            f"| {target} | {fmt_ns(cpy)} | {fmt_x(speedup)} | {verdict} |")
+            f"| {label} vs {base_name} | {fmt_ns(data.median(workload, 'pyconc'))} "
+            f"| {fmt_ns(data.median(workload, base_impl))} | {fmt_ratio(ratio)} "
+            f"| {target} | {fmt_ns(data.median(workload, 'cpython'))} | {fmt_ratio(speedup)} "
+            f"| {verdict} |")
     return "\n".join(lines), misses
 
 
-def build_matrix_table(spec, cpp, spread, cpu, py):
+def build_matrix_table(spec, data, with_python):
     """One row per workload: pyconc, every implementation and CPython, each with pyconc's
-    speedup over it, then the targets and the verdict."""
-    py_ns = py.get("ns_per_op", {}) if py else {}
+    per-round speedup over it (median and min–max), then the targets and the verdict."""
     impls = [(impl, name) for impl, name in spec["impls"]
-             if any(impl in cpp.get(w, {}) for _, w in spec["workloads"])]
+             if any(data.times(w, impl) for _, w in spec["workloads"])]
     absent = [name for impl, name in spec["impls"] if (impl, name) not in impls]
     names = dict(spec["impls"], cpython=spec["cpython_name"])
 
     header = ["workload", f"{spec['pyconc_name']} ns/op"]
     header += [f"{name} ns/op (pyconc speedup)" for _, name in impls]
-    if py:
+    if with_python:
         header.append(f"{spec['cpython_name']} ns/op (pyconc speedup)")
     header += ["targets", "verdict"]
     lines = ["| " + " | ".join(header) + " |",
@@ -312,30 +490,29 @@ def build_matrix_table(spec, cpp, spread, cpu, py):
 
     misses = 0
     for label, workload in spec["workloads"]:
-        row = cpp.get(workload, {})
-        mine = row.get("pyconc")
-        others = {impl: row.get(impl) for impl, _ in impls}
-        if py:
-            others["cpython"] = py_ns.get(workload)
-        speedup = {impl: (ns / mine if ns and mine else None) for impl, ns in others.items()}
+        mine_t = data.times(workload, "pyconc")
+        mine = data.median(workload, "pyconc")
+        others = [impl for impl, _ in impls] + (["cpython"] if with_python else [])
+        speedup = {impl: Ratio(ratios(data.times(workload, impl), mine_t)) for impl in others}
 
         cells = [label, fmt_ns(mine)]
         for impl in others:
-            ns = others[impl]
-            cells.append("—" if ns is None else f"{fmt_ns(ns)} ({fmt_x(speedup[impl])})")
+            ns = data.median(workload, impl)
+            cells.append("—" if ns is None else f"{fmt_ns(ns)} ({fmt_ratio(speedup[impl])})")
 
         wanted = spec["targets"].get(workload, [])
-        targets = [(impl, want) for impl, want in wanted if others.get(impl) is not None]
+        targets = [(impl, want) for impl, want in wanted if speedup.get(impl) and speedup[impl].median]
         unmeasured = [names.get(impl, impl) for impl, _ in wanted
-                      if others.get(impl) is None and (impl != "cpython" or py)]
+                      if not (speedup.get(impl) and speedup[impl].median)
+                      and (impl != "cpython" or with_python)]
         cells.append("; ".join(f"≥ {want:g}× {names.get(impl, impl)}"
                                for impl, want in wanted) or "—")
 
         if mine is None:
             verdict = "no data"
         else:
-            missed = [f"{names[impl]} ({fmt_x(speedup[impl])})" for impl, want in targets
-                      if speedup[impl] is not None and speedup[impl] < want]
+            missed = [f"{names[impl]} ({fmt_x(speedup[impl].median)})" for impl, want in targets
+                      if speedup[impl].median < want]
             if not wanted:
                 verdict = "(no target)"
             elif not targets:
@@ -345,21 +522,21 @@ def build_matrix_table(spec, cpp, spread, cpu, py):
                 misses += bool(missed)
             if targets and unmeasured:
                 verdict += "; not measured: " + ", ".join(unmeasured)
-            noise = noisy_note(spread, workload, ["pyconc"] + [i for i, _ in impls])
-            if noise:
-                verdict += f" ({noise})"
+            noisy = [names.get(i, i) for i in others if speedup[i].noisy()]
+            if noisy:
+                verdict += " (noisy per-round ratios: " + ", ".join(noisy) + ")"
         cells.append(verdict)
         lines.append("| " + " | ".join(cells) + " |")
 
     # CPU time of the whole process per operation, where the programs measured it.
-    cpu_lines = ["", "Process CPU time per operation (all threads; spinning shows here, "
-                     "not in wall time):", "",
+    cpu_lines = ["", "Process CPU time per operation, median over the rounds (all threads; "
+                     "spinning shows here, not in wall time):", "",
                  "| workload | pyconc | " + " | ".join(name for _, name in impls) + " |",
                  "|---|" + "---:|" * (len(impls) + 1)]
     for label, workload in spec["workloads"]:
-        row = cpu.get(workload, {})
-        cpu_lines.append("| " + " | ".join([label] + [fmt_ns(row.get(i)) for i in
-                                                      ["pyconc"] + [i for i, _ in impls]]) + " |")
+        cpu_lines.append("| " + " | ".join(
+            [label] + [fmt_ns(data.median(workload, i, cpu=True))
+                       for i in ["pyconc"] + [i for i, _ in impls]]) + " |")
 
     notes = list(spec.get("notes", []))
     if absent:
@@ -370,11 +547,26 @@ def build_matrix_table(spec, cpp, spread, cpu, py):
     return text, misses
 
 
+def rounds_appendix(data):
+    """Every round's ns/op, so that a reader can see bimodal or drifting rows."""
+    lines = ["<details><summary>every round, ns/op</summary>", "",
+             "| workload | implementation | " + " | ".join(f"r{i + 1}" for i in range(data.n)) + " |",
+             "|---|---|" + "---:|" * data.n]
+    for workload in sorted(set(data.cpp) | set(data.py)):
+        impls = sorted(data.cpp.get(workload, {}))
+        if workload in data.py:
+            impls.append("cpython")
+        for impl in impls:
+            lines.append(f"| {workload} | {impl} | "
+                         + " | ".join(fmt_ns(v) for v in data.times(workload, impl)) + " |")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
 # ---- charts --------------------------------------------------------------------------------
 
-def chart_series(family, cpp, py):
-    """(cluster labels, [(series name, [ns or None per cluster])]) for one family."""
-    py_ns = py.get("ns_per_op", {}) if py else {}
+def chart_series(family, data, with_python):
+    """(cluster labels, [(series name, [median ns or None per cluster])]) for one family."""
     spec = FAMILIES[family]
     if spec["kind"] == "rows":
         rows = []
@@ -388,20 +580,20 @@ def chart_series(family, cpp, py):
                 short += f" vs {base_name.replace('std::', '')}"
             rows.append((short, workload, base_impl))
         labels = [r[0] for r in rows]
-        series = [("pyconc", [cpp.get(w, {}).get("pyconc") for _, w, _ in rows]),
-                  ("std baseline", [cpp.get(w, {}).get(b) for _, w, b in rows])]
-        if py:
-            series.append(("CPython", [py_ns.get(w) for _, w, _ in rows]))
+        series = [("pyconc", [data.median(w, "pyconc") for _, w, _ in rows]),
+                  ("std baseline", [data.median(w, b) for _, w, b in rows])]
+        if with_python:
+            series.append(("CPython", [data.median(w, "cpython") for _, w, _ in rows]))
         return labels, series
     labels = spec.get("chart_labels") or [label for label, _ in spec["workloads"]]
     workloads = [w for _, w in spec["workloads"]]
-    series = [(spec["pyconc_name"], [cpp.get(w, {}).get("pyconc") for w in workloads])]
+    series = [(spec["pyconc_name"], [data.median(w, "pyconc") for w in workloads])]
     for impl, name in spec["impls"]:
-        values = [cpp.get(w, {}).get(impl) for w in workloads]
+        values = [data.median(w, impl) for w in workloads]
         if any(v is not None for v in values):
             series.append((name, values))
-    if py:
-        series.append((spec["cpython_name"], [py_ns.get(w) for w in workloads]))
+    if with_python:
+        series.append((spec["cpython_name"], [data.median(w, "cpython") for w in workloads]))
     return labels, [(name, values) for name, values in series
                     if any(v is not None for v in values)]
 
@@ -503,14 +695,15 @@ def main():
     parser.add_argument("--no-png", action="store_true", help="draw no charts")
     parser.add_argument("--min-time", type=float, default=0.2,
                         help="seconds per timed run, passed to both sides (default 0.2)")
-    parser.add_argument("--repetitions", type=int, default=5,
-                        help="C++ repetitions, run in random interleaved order (default 5)")
-    parser.add_argument("--stat", choices=("min", "median"), default="min",
-                        help="which repetition is reported: the fastest (default; noise "
-                             "only ever adds time) or the median")
-    parser.add_argument("--python", default=os.environ.get("PYTHON", "python3"),
-                        help="interpreter for the CPython side (default: $PYTHON or python3)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="rounds; each runs every C++ benchmark once (random interleaved "
+                             "order, one process) and every CPython workload once (default 7)")
+    parser.add_argument("--python", default=default_python(),
+                        help="interpreter for the CPython side (default: $PYTHON, else "
+                             "/usr/bin/python3.11, else /usr/bin/python3)")
     parser.add_argument("--no-python", action="store_true", help="skip the CPython side")
+    parser.add_argument("--no-rounds-table", action="store_true",
+                        help="leave out the table of every round's times")
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target is not met")
     args = parser.parse_args()
@@ -538,37 +731,47 @@ def main():
         if missing:
             sys.exit("compare.py: no binary for " + ", ".join(sorted(missing)))
 
+    python = None if args.no_python else args.python
     texts, total_misses, charts = [], 0, []
+    texts.append(f"Host: {host_description()}. Method: {args.rounds} rounds; in each, one "
+                 "process runs every C++ benchmark once in a random interleaved order "
+                 f"(Google Benchmark, --benchmark_min_time={args.min_time}), and the CPython "
+                 "script runs every workload once; the two alternate. Every ratio is taken per "
+                 "round and given as the median [min–max] over the rounds.\n")
     for family, binary in runs:
         spec = FAMILIES[family]
-        cpp, spread, cpu, context = run_cpp(binary, args.min_time, args.repetitions, args.stat)
-        py = None if args.no_python else run_python(args.python, spec["script"], args.min_time)
+        data, context, py, load_start, load_end = run_family(
+            binary, spec["script"], python, args.min_time, max(1, args.rounds))
+        with_python = py is not None
 
         if spec["kind"] == "rows":
-            table, misses = build_threading_table(cpp, spread, py)
+            table, misses = build_threading_table(data, with_python)
             title = "pyconc threading benchmarks"
         else:
-            table, misses = build_matrix_table(spec, cpp, spread, cpu, py)
+            table, misses = build_matrix_table(spec, data, with_python)
             title = spec["title"]
         total_misses += misses
         cpus = context.get("num_cpus", "?")
-        header = (f"{title}: {os.path.basename(binary)} on {cpus} CPUs"
-                  + (f", {py['interpreter']}" + ("" if py.get("gil", True) else " (free-threaded)")
+        header = (f"{title}: {os.path.basename(binary)}, built with {build_flags(binary)}"
+                  + (f"; {describe_python(py)}" + ("" if py.get("gil", True) else " (free-threaded)")
                      if py else "")
-                  + "; one run, wall-clock ns per operation"
-                  + (f", C++ side the {args.stat} of {args.repetitions} interleaved repetitions."
-                     if args.repetitions > 1 else "."))
+                  + f". Load average (1, 5, 15 min) {load_start} at the start, {load_end} at the "
+                  f"end. {data.n} rounds; ns/op columns are each contestant's median over the "
+                  "rounds; ratios are per round: median [min–max].")
         if spec["kind"] == "matrix":
-            header += (" pyconc speedup = that implementation's time / pyconc's: above 1× "
-                       "pyconc is faster.")
-        texts.append(header + "\n\n" + table + "\n")
+            header += (" pyconc speedup = that implementation's time / pyconc's in the same "
+                       "round: above 1× pyconc is faster.")
+        text = header + "\n\n" + table + "\n"
+        if not args.no_rounds_table:
+            text += "\n" + rounds_appendix(data) + "\n"
+        texts.append(text)
 
         if not args.no_png:
             out_dir = args.png or os.path.dirname(binary)
             os.makedirs(out_dir, exist_ok=True)
             path = os.path.join(out_dir, f"{family}.png")
-            labels, series = chart_series(family, cpp, py)
-            if write_png(path, f"{title} ({cpus} CPUs)", labels, series):
+            labels, series = chart_series(family, data, with_python)
+            if write_png(path, f"{title} ({cpus} CPUs, medians of {data.n} rounds)", labels, series):
                 charts.append(path)
             else:
                 print("compare.py: neither gnuplot nor matplotlib found; no chart",

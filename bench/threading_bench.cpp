@@ -9,7 +9,17 @@
 //   BM_Semaphore            Semaphore(1) acquire+release    vs std::mutex, std::counting_semaphore
 //   BM_EventPingPong        one round trip between two threads through two Events
 //                           (set / wait / clear)            vs the same with mutex+condition_variable
-//   BM_ThreadStartJoin      start+join of a thread with an empty target vs std::thread
+//   BM_ThreadStartJoin      start+join of a thread with an empty target vs std::thread, two ways:
+//                           pyconc   threading::Thread start() + join(). join() returns when the
+//                                    thread's `finished` event is set, right after its target
+//                                    returns; the OS thread is detached and exits on its own.
+//                           std_thread         std::thread + join(): pthread_join, which also
+//                                    waits until the kernel has reaped the thread (its exit,
+//                                    TLS destructors, the CLONE_CHILD_CLEARTID wake-up).
+//                           std_thread_flag    std::thread, detached, whose target sets an
+//                                    atomic flag when it returns; the timed thread waits on
+//                                    that flag (std::atomic::wait): the same end point as
+//                                    pyconc's join(), so this is the like-for-like baseline.
 //   BM_LockContended        BM_Lock with 2 and 4 threads hammering one lock
 //
 // Multi-threaded benchmarks report wall-clock time (UseRealTime). With
@@ -184,6 +194,24 @@ void BM_ThreadStartJoin_std_thread(benchmark::State& state) {
   }
 }
 
+// Ends where pyconc's join() ends: when the target has returned, not when the kernel has
+// reaped the thread. The thread is detached, as pyconc's are. The counter is static: a
+// detached thread may still be inside notify_one() after the timed thread has moved on.
+std::atomic<int> g_targets_finished{0};
+
+void BM_ThreadStartJoin_std_thread_flag(benchmark::State& state) {
+  for (auto _ : state) {
+    const int before = g_targets_finished.load(std::memory_order_relaxed);
+    std::thread t([] {
+      empty_target();
+      g_targets_finished.fetch_add(1, std::memory_order_release);
+      g_targets_finished.notify_one();
+    });
+    t.detach();
+    g_targets_finished.wait(before, std::memory_order_acquire);
+  }
+}
+
 // ---------------------------------------------------------------- contended Lock
 
 void BM_LockContended_pyconc(benchmark::State& state) {
@@ -219,6 +247,7 @@ BENCHMARK(BM_EventPingPong_std_condvar)->Name("BM_EventPingPong/std_condvar")->U
 
 BENCHMARK(BM_ThreadStartJoin_pyconc)->Name("BM_ThreadStartJoin/pyconc")->UseRealTime();
 BENCHMARK(BM_ThreadStartJoin_std_thread)->Name("BM_ThreadStartJoin/std_thread")->UseRealTime();
+BENCHMARK(BM_ThreadStartJoin_std_thread_flag)->Name("BM_ThreadStartJoin/std_thread_flag")->UseRealTime();
 
 BENCHMARK(BM_LockContended_pyconc)->Name("BM_LockContended/pyconc")->UseRealTime()->Threads(2)->Threads(4);
 BENCHMARK(BM_LockContended_std_mutex)->Name("BM_LockContended/std_mutex")->UseRealTime()->Threads(2)->Threads(4);

@@ -16,12 +16,12 @@ bench/compare.py can pair them.
                the C++ side's, but in Python; never a sleep.
 
 One operation is one task; the result is the wall time of a run divided by its
-tasks. The executor and its threads are created before the clock starts. The
-iteration count grows until one run takes at least --min-time seconds (0.2 s by
-default), then the best of --repeat runs at that count is kept, as in
-bench/python/threading_bench.py.
+tasks. The executor and its threads are created before the clock starts;
+pool.submit is bound to a local before the loop. The iteration count grows until
+one run takes at least --min-time seconds (0.2 s by default), then --rounds
+rounds time every workload once each, in a shuffled order (harness.py).
 
-Usage:  python3 bench/python/futures_bench.py [--min-time 0.2] [--repeat 3]
+Usage:  python3 bench/python/futures_bench.py [--min-time 0.2] [--rounds 5]
                                                [--filter REGEX]
 """
 

@@ -19,10 +19,11 @@ run are split evenly between the producers and between the consumers, the
 threads are started before the clock starts and released together through a
 Barrier, and the time runs until every thread has finished (wall clock divided
 by n, as the C++ side reports it). The iteration count grows until one run takes
-at least --min-time seconds (0.2 s by default), then the best of --repeat runs
-at that count is kept, as in bench/python/threading_bench.py.
+at least --min-time seconds (0.2 s by default), then --rounds rounds time every
+workload once each, in a shuffled order (harness.py). put and get are bound to
+locals before the loops.
 
-Usage:  python3 bench/python/queue_bench.py [--min-time 0.2] [--repeat 3]
+Usage:  python3 bench/python/queue_bench.py [--min-time 0.2] [--rounds 5]
                                              [--filter REGEX]
 """
 

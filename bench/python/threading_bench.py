@@ -10,12 +10,14 @@ Workload names match the C++ benchmark names without the implementation
 part (BM_Lock/pyconc -> BM_Lock; BM_LockContended/pyconc/real_time/threads:2
 -> BM_LockContended/threads:2), so bench/compare.py can pair them.
 
-Each workload is timed like timeit does it: a loop over itertools.repeat,
-time.perf_counter() around it, the iteration count grown until one run takes
-at least --min-time seconds (0.2 s by default), then the best of --repeat
-runs at that count. Loop overhead is included, as in timeit.
+Each workload is a loop over itertools.repeat with time.perf_counter() around
+it, the iteration count grown until one run takes at least --min-time seconds
+(0.2 s by default); then --rounds rounds each time every workload once, in a
+shuffled order (harness.py). Loop overhead is included, as in timeit; method
+lookups (lock.acquire, ev.set, ...) are bound to locals before the loop, where a
+C++ programmer's compiler hoists them too.
 
-Usage:  python3 bench/python/threading_bench.py [--min-time 0.2] [--repeat 3]
+Usage:  python3 bench/python/threading_bench.py [--min-time 0.2] [--rounds 5]
                                                  [--filter REGEX]
 """
 
@@ -34,28 +36,31 @@ repeat = itertools.repeat
 
 def bm_lock(n):
     lock = threading.Lock()
+    acquire, release = lock.acquire, lock.release
     t0 = perf_counter()
     for _ in repeat(None, n):
-        lock.acquire()
-        lock.release()
+        acquire()
+        release()
     return perf_counter() - t0, n
 
 
 def bm_rlock(n):
     lock = threading.RLock()
+    acquire, release = lock.acquire, lock.release
     t0 = perf_counter()
     for _ in repeat(None, n):
-        lock.acquire()
-        lock.release()
+        acquire()
+        release()
     return perf_counter() - t0, n
 
 
 def bm_semaphore(n):
     sem = threading.Semaphore(1)
+    acquire, release = sem.acquire, sem.release
     t0 = perf_counter()
     for _ in repeat(None, n):
-        sem.acquire()
-        sem.release()
+        acquire()
+        release()
     return perf_counter() - t0, n
 
 
@@ -66,20 +71,22 @@ def bm_event_ping_pong(n):
     stop = False
 
     def partner():
+        ping_wait, ping_clear, pong_set = ping.wait, ping.clear, pong.set
         while True:
-            ping.wait()
-            ping.clear()
+            ping_wait()
+            ping_clear()
             if stop:
                 return
-            pong.set()
+            pong_set()
 
     t = threading.Thread(target=partner)
     t.start()
+    ping_set, pong_wait, pong_clear = ping.set, pong.wait, pong.clear
     t0 = perf_counter()
     for _ in repeat(None, n):
-        ping.set()
-        pong.wait()
-        pong.clear()
+        ping_set()
+        pong_wait()
+        pong_clear()
     elapsed = perf_counter() - t0
     stop = True
     ping.set()
@@ -110,10 +117,11 @@ def make_bm_lock_contended(nthreads):
         ready = threading.Barrier(nthreads + 1)
 
         def worker():
+            acquire, release = lock.acquire, lock.release
             ready.wait()
             for _ in repeat(None, n):
-                lock.acquire()
-                lock.release()
+                acquire()
+                release()
 
         workers = [threading.Thread(target=worker) for _ in range(nthreads)]
         return harness.run_together(workers, ready), n * nthreads
