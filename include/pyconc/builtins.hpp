@@ -39,8 +39,8 @@ as Python prints the generator (`<generator object as_completed at 0x7f...>`), n
 #include <variant>      // std::monostate, std::variant
 #include <vector>       // std::vector
 
+#include <pyconc/detail/exception_text.hpp>
 #include <pyconc/errors.hpp>
-#include <pyconc/threading/thread.hpp>  // threading::ExceptHookArgs, detail::exception_type_name
 
 namespace pyconc {
 inline namespace v0 {
@@ -200,9 +200,7 @@ namespace detail {
 
 /** Python's `str(exc)` of the exception `ep` holds: its `what()`; empty when it is not a `std::exception`. */
 inline std::string exception_str(const std::exception_ptr& ep) {
-  threading::ExceptHookArgs args;
-  args.exc_value = ep;
-  return args.message();
+  return exception_message(ep);
 }
 
 /** Python's `repr(exc)`: `ValueError('boom')`, `std::runtime_error('std')`. */

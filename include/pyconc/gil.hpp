@@ -348,33 +348,6 @@ inline void stop() noexcept {
   return pyconc::detail::gil_timeline_on.load(std::memory_order_relaxed) != 0;
 }
 
-namespace detail {
-
-inline std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-inline std::string microseconds(std::int64_t ns) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3f", static_cast<double>(ns) / 1e3);
-  return buffer;
-}
-
-}  // namespace detail
-
 /**
 What was recorded, as Chrome trace-event JSON: one track per thread (named after the thread),
 one complete event ("ph": "X") per stretch of `running`, `waiting` or `io`. Thread-safe.
@@ -406,7 +379,7 @@ one complete event ("ph": "X") per stretch of `running`, `waiting` or `io`. Thre
     track->lock.unlock();
     const std::string tid = std::to_string(track->tid);
     add("{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": " + tid +
-        ", \"args\": {\"name\": " + detail::json_string(track->name) + "}}");
+        ", \"args\": {\"name\": " + pyconc::detail::json_string(track->name) + "}}");
     add("{\"name\": \"thread_sort_index\", \"ph\": \"M\", \"pid\": 1, \"tid\": " + tid +
         ", \"args\": {\"sort_index\": " + std::to_string(sort_index++) + "}}");
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -438,7 +411,7 @@ one complete event ("ph": "X") per stretch of `running`, `waiting` or `io`. Thre
       if (name == nullptr)
         continue;
       add(std::string("{\"name\": \"") + name + "\", \"cat\": \"gil\", \"ph\": \"X\", \"pid\": 1, \"tid\": " + tid +
-          ", \"ts\": " + detail::microseconds(from) + ", \"dur\": " + detail::microseconds(to - from) +
+          ", \"ts\": " + pyconc::detail::microseconds(from) + ", \"dur\": " + pyconc::detail::microseconds(to - from) +
           ", \"cname\": \"" + colour + "\"}");
     }
   }

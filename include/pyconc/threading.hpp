@@ -9,8 +9,9 @@ Includes:
 - `pyconc/threading/event.hpp`       Event
 - `pyconc/threading/barrier.hpp`     Barrier, BrokenBarrierError
 - `pyconc/threading/local.hpp`       local
-- `pyconc/threading/thread.hpp`      Thread, Timer, current_thread, main_thread, active_count,
-                                     enumerate, get_native_id, excepthook, stack_size
+- `pyconc/threading/thread.hpp`      Thread, current_thread, main_thread, active_count, enumerate,
+                                     get_native_id, excepthook, ExceptHookArgs, stack_size
+- `pyconc/threading/timer.hpp`       Timer
 */
 #ifndef PYCONC_THREADING_HPP_INCLUDED
 #define PYCONC_THREADING_HPP_INCLUDED
@@ -22,5 +23,6 @@ Includes:
 #include <pyconc/threading/lock.hpp>
 #include <pyconc/threading/semaphore.hpp>
 #include <pyconc/threading/thread.hpp>
+#include <pyconc/threading/timer.hpp>
 
 #endif  // PYCONC_THREADING_HPP_INCLUDED

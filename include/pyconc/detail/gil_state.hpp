@@ -32,6 +32,7 @@ Generations: each `enable()` starts a new generation (a nonzero number kept in
 #include <atomic>     // std::atomic
 #include <chrono>     // std::chrono
 #include <cstdint>    // std::uint32_t, std::uint64_t, std::int64_t
+#include <cstdio>     // std::snprintf
 #include <memory>     // std::shared_ptr
 #include <string>     // std::string
 #include <utility>    // std::move
@@ -180,6 +181,33 @@ inline void gil_record(GilThread* me, GilActivity activity) noexcept {
   const std::uint32_t gen = gil_timeline_on.load(std::memory_order_relaxed);
   if (gen != 0) [[unlikely]]
     gil_record_slow(me, activity, gen);
+}
+
+// ---- timeline as Chrome trace JSON (gil::timeline::json)
+
+/** `s` as a JSON string literal. */
+inline std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buffer;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+/** `ns` nanoseconds as microseconds with three decimals (a trace event's time). */
+inline std::string microseconds(std::int64_t ns) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3f", static_cast<double>(ns) / 1e3);
+  return buffer;
 }
 
 // ---- records -----------------------------------------------------------------------------

@@ -24,7 +24,6 @@ Defines:
 
 namespace pyconc {
 inline namespace v0 {
-namespace threading {}  // namespace threading
 
 namespace detail {
 

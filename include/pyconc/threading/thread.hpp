@@ -4,7 +4,6 @@
 
 Defines:
 - `threading::Thread`            a handle to a thread of control (copies share the thread).
-- `threading::Timer`             a Thread that calls a function after a delay, unless cancelled.
 - `threading::ExceptHookArgs`, `threading::excepthook`, `threading::default_excepthook`
                                  how an exception escaping a thread is reported.
 - `threading::current_thread`, `main_thread`, `active_count`, `enumerate`, `get_native_id`,
@@ -33,9 +32,9 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 #include <utility>      // std::move
 #include <vector>       // std::vector
 
-#include <cxxabi.h>   // abi::__cxa_demangle
 #include <pthread.h>  // pthread_create
 
+#include <pyconc/detail/exception_text.hpp>
 #include <pyconc/detail/gil_state.hpp>
 #include <pyconc/detail/lifecycle.hpp>
 #include <pyconc/detail/thread_state.hpp>
@@ -51,31 +50,6 @@ namespace threading {
 
 class Thread;
 Thread current_thread();
-
-}  // namespace threading
-
-namespace detail {
-
-/** A type's name as written in C++, e.g. "std::runtime_error". */
-inline std::string demangle(const std::type_info& type) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : type.name();
-  std::free(demangled);
-  return name;
-}
-
-/** A class's unqualified name, e.g. "Timer" for `pyconc::v0::threading::Timer`. */
-inline std::string class_name(const std::type_info& type) {
-  std::string name = demangle(type);
-  if (const auto colon = name.rfind("::"); colon != std::string::npos)
-    name.erase(0, colon + 2);
-  return name;
-}
-
-}  // namespace detail
-
-namespace threading {
 
 /** Python's keyword arguments of `Thread(...)`, as `Thread::Options`. */
 struct ThreadOptions {
@@ -289,61 +263,8 @@ struct ExceptHookArgs {
   std::optional<Thread> thread;  ///< the thread it escaped from
 
   /** `str(exc_value)`: the exception's `what()`, or empty when it is not a `std::exception`. */
-  [[nodiscard]] std::string message() const {
-    try {
-      if (exc_value)
-        std::rethrow_exception(exc_value);
-    } catch (const std::exception& e) {
-      return e.what();
-    } catch (...) {
-    }
-    return {};
-  }
+  [[nodiscard]] std::string message() const { return detail::exception_message(exc_value); }
 };
-
-}  // namespace threading
-
-namespace detail {
-
-/** Python's name for the exception in flight inside a `catch (...)`. */
-inline std::string exception_type_name(const std::exception_ptr& ep) {
-  try {
-    std::rethrow_exception(ep);
-  } catch (const Error& e) {
-    return e.type_name();
-  } catch (const std::exception& e) {
-    return demangle(typeid(e));  // qualified: "std::runtime_error"
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
-inline void write_stderr(const std::string& text) noexcept {
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
-}
-
-// "ValueError: message", or just "ValueError" when the message is empty (as Python prints).
-inline std::string format_exception_only(const std::string& type, const std::string& message) {
-  return message.empty() ? type + "\n" : type + ": " + message + "\n";
-}
-
-/**
-Writes `header` and then `error` as Python's last traceback line ("ValueError: message") to
-stderr: how pyconc reports an exception nobody can catch (an initializer's, a done-callback's,
-an excepthook's). Never throws; out of memory, nothing is written.
-*/
-inline void report_exception(const std::string& header, const std::exception_ptr& error) noexcept {
-  try {
-    write_stderr(header +
-                 format_exception_only(exception_type_name(error), threading::ExceptHookArgs{{}, error, {}}.message()));
-  } catch (...) {
-  }
-}
-
-}  // namespace detail
-
-namespace threading {
 
 /**
 Python: `threading.__excepthook__`, the original `threading.excepthook`. Writes to stderr
@@ -609,48 +530,6 @@ inline std::size_t stack_size(long long size) {
     pyconc::detail::raise<ValueError>("size not valid: " + std::to_string(size) + " bytes");
   return pyconc::detail::registry().stack_size.exchange(static_cast<std::size_t>(size));
 }
-
-/**
-Python: `threading.Timer(interval, function, args=None)`. A thread that waits `interval`
-seconds, then calls `function(args...)` unless `cancel()` was called first.
-
-```cpp
-threading::Timer t(30.0, hello);
-t.start();   // after 30 seconds, hello() runs
-t.cancel();  // ...unless cancelled before
-```
-Named `Thread-N` like other unnamed threads.
-*/
-class Timer : public Thread {
- public:
-  template <class F>
-  requires std::invocable<F&> Timer(Timeout interval, F&& function)
-      : Timer(interval, std::function<void()>(std::forward<F>(function)), std::make_shared<Event>()) {}
-
-  template <class F, class... Args>
-  requires std::invocable<F&, Args&...> Timer(Timeout interval, F&& function, std::tuple<Args...> args)
-      : Timer(interval, std::function<void()>([f = std::forward<F>(function), a = std::move(args)]() mutable {
-                std::apply(f, a);
-              }),
-              std::make_shared<Event>()) {}
-
-  /** Stops the timer if it has not fired yet. Never blocks. Thread-safe. */
-  void cancel() noexcept { finished_->set(); }
-
- private:
-  Timer(Timeout interval, std::function<void()> function, std::shared_ptr<Event> finished)
-      : Thread(Options{.target =
-                           [interval, function = std::move(function), finished] {
-                             finished->wait(interval);
-                             if (!finished->is_set())
-                               function();
-                             finished->set();
-                           }},
-               TargetOnly{}),
-        finished_(std::move(finished)) {}
-
-  std::shared_ptr<Event> finished_;
-};
 
 /** Python: `threading.ThreadError`, which is `RuntimeError`. */
 using ThreadError = RuntimeError;

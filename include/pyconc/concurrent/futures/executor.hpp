@@ -4,6 +4,10 @@
 
 Defines:
 - `futures::Executor`     the base of executors: `submit`, `map`, `shutdown`.
+- `detail::WorkItem`      what an executor receives: a call and the future it completes, to
+                          run in place or to send elsewhere as bytes.
+- `detail::CallCodec`, `detail::OutcomeCodec`   how a call and its outcome become bytes (for
+                          executors in other processes; `pickle.hpp` provides them).
 - `futures::MapOptions`   `map()`'s keyword arguments (`timeout`, `chunksize`).
 - `futures::MapResults`   the range `map()` returns.
 */
@@ -21,6 +25,7 @@ Defines:
 #include <optional>     // std::optional
 #include <ranges>       // std::ranges::begin
 #include <string>       // std::string
+#include <string_view>  // std::string_view
 #include <tuple>        // std::tuple, std::apply
 #include <type_traits>  // std::decay_t, std::invoke_result_t
 #include <utility>      // std::move, std::forward
@@ -33,8 +38,6 @@ Defines:
 
 namespace pyconc {
 inline namespace v0 {
-namespace concurrent {
-namespace futures {
 
 namespace detail {
 
@@ -43,14 +46,94 @@ template <class F, class... Args>
 using submit_result_t = std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
 
 /**
+How a call (`std::tuple<F, Args...>`) becomes bytes for an executor that runs it elsewhere,
+and back. Not available unless specialised: `pickle.hpp` specialises it for the calls it can
+serialize. A specialisation has `static constexpr bool available = true;`,
+`static std::string encode(const Call&)` and `static Call decode(std::string_view)`.
+*/
+template <class Call>
+struct CallCodec {
+  static constexpr bool available = false;
+};
+
+/**
+How the outcome of a call returning `T` (its value, or the exception it raised) becomes
+bytes, and back into a future. Not available unless specialised; a specialisation has
+`static constexpr bool available = true;` and
+`static void complete(FutureState<T>& future, std::string_view outcome)`, which sets the
+future's result or exception.
+*/
+template <class T>
+struct OutcomeCodec {
+  static constexpr bool available = false;
+};
+
+/**
+CPython's `_WorkItem`: what an executor's `schedule()` receives from `submit()` — a call and
+the future it completes. An executor carries it out one of two ways:
+- in place: `run(before_done, context)` runs the call in the calling thread and completes the
+  future (a thread pool's worker does this);
+- elsewhere: `call_bytes()` is the call serialized, to send to another process; the outcome
+  that comes back as bytes completes the future through `complete(outcome)` (a process pool,
+  or an executor over MPI, does this).
+`discard()` drops the call unrun (a cancelled or refused item). The item holds one reference
+to its future; `release()` gives it up. Executors chain queued items through `next_in_queue`.
+*/
+class WorkItem {
+ public:
+  WorkItem() = default;
+  WorkItem(const WorkItem&) = delete;
+  WorkItem& operator=(const WorkItem&) = delete;
+
+  /** The future the call completes. */
+  virtual FutureCore& future() noexcept = 0;
+  /** Runs the call here, if not cancelled; `before_done(context)` runs just before the future completes. */
+  virtual void run(void (*before_done)(void*) noexcept, void* context) noexcept = 0;
+  /** Destroys the call without running it. */
+  virtual void discard() noexcept = 0;
+  /** The call as bytes (`CallCodec`). Raises `TypeError` when it cannot be serialized. */
+  [[nodiscard]] virtual std::string call_bytes() const = 0;
+  /** Completes the future from the call's outcome as bytes (`OutcomeCodec`). Raises `TypeError` when it cannot. */
+  virtual void complete(std::string_view outcome) = 0;
+  /** Gives up the item's reference to its future (and the item with it). */
+  void release() noexcept { future().release(); }
+
+  WorkItem* next_in_queue = nullptr;  // the executor's queue link
+
+ protected:
+  ~WorkItem() = default;  // destroyed with its future: see TaskState
+};
+
+/**
 A submitted call and its future in one allocation (CPython's `_WorkItem` plus `Future`). The
 executor's queue holds one reference, each `Future` handle another. The call (and what it
 captured) is destroyed as soon as it has run, before the future completes.
 */
 template <class T, class Call>
-class TaskState final : public FutureState<T> {
+class TaskState final : public FutureState<T>, public WorkItem {
  public:
   explicit TaskState(Call&& call) : call_(std::move(call)) {}
+
+  FutureCore& future() noexcept override { return *this; }
+
+  [[nodiscard]] std::string call_bytes() const override {
+    if constexpr (CallCodec<Call>::available) {
+      return CallCodec<Call>::encode(*call_);
+    } else {
+      raise<TypeError>("cannot serialize the call of " + class_name(typeid(std::get<0>(*call_))) +
+                       " to run it in another process");
+    }
+  }
+
+  void complete(std::string_view outcome) override {
+    if constexpr (OutcomeCodec<T>::available) {
+      call_.reset();
+      OutcomeCodec<T>::complete(*this, outcome);
+    } else {
+      static_cast<void>(outcome);
+      raise<TypeError>("cannot deserialize a result of type " + python_type_name<T>());
+    }
+  }
 
   void run(void (*before_done)(void*) noexcept, void* context) noexcept override {
     if (this->start_or_notify_cancel() != FutureCore::Start::running) {
@@ -93,9 +176,9 @@ class TaskState final : public FutureState<T> {
 
 /** CPython's `_result_or_cancel(fut, timeout)`: the result, and the future cancelled either way. */
 template <class T>
-Stored<T> result_or_cancel(Future<T>& f, const std::optional<pyconc::detail::Deadline>& deadline) {
+Stored<T> result_or_cancel(concurrent::futures::Future<T>& f, const std::optional<pyconc::detail::Deadline>& deadline) {
   struct CancelOnExit {
-    Future<T>& f;
+    concurrent::futures::Future<T>& f;
     ~CancelOnExit() {
       try {
         f.cancel();
@@ -112,6 +195,9 @@ Stored<T> result_or_cancel(Future<T>& f, const std::optional<pyconc::detail::Dea
 }
 
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python's keyword arguments of `Executor.map(...)`: `{.timeout = 2.0, .chunksize = 1}`.
@@ -253,9 +339,12 @@ class MapResults {
 Python: `concurrent.futures.Executor`. The base of executors: `submit()` schedules a call and
 returns its `Future`, `map()` runs a function over ranges, `shutdown()` stops the executor.
 
-Implementing one: override `schedule(item)`, which receives a work item holding one
-reference (run it with `item->run(before_done, context)` and then `item->release()`, or
-`release()` it and raise when refusing), and `shutdown()`.
+Implementing one: override `schedule(item)`, which receives a `detail::WorkItem` holding one
+reference: run it in place with `item->run(before_done, context)`, or send
+`item->call_bytes()` elsewhere and `item->complete(outcome)` when the outcome comes back; then
+`item->release()`. When refusing, `item->release()` and raise. Override `shutdown()` too.
+`submit()`, `map()` and its futures, `wait()` and `as_completed()` work unchanged for any
+such executor.
 
 Lifetime: destroying an Executor does nothing by itself; `ThreadPoolExecutor`'s destructor
 waits for its work (Python's `with` block exit).
@@ -333,8 +422,8 @@ class Executor {
   }
 
  protected:
-  /** Takes `item` (one reference) to run it later; releases it and raises when it cannot. */
-  virtual void schedule(detail::FutureCore* item) = 0;
+  /** Takes `item` (one reference) to carry it out later; releases it and raises when it cannot. */
+  virtual void schedule(detail::WorkItem* item) = 0;
 };
 
 }  // namespace futures

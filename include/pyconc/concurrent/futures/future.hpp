@@ -58,6 +58,9 @@ inline constexpr std::string_view ALL_COMPLETED = "ALL_COMPLETED";
 template <class T>
 class Future;
 
+}  // namespace futures
+}  // namespace concurrent
+
 namespace detail {
 
 // CPython's future states.
@@ -312,16 +315,9 @@ class FutureCore {
       waiters_.erase(it);
   }
 
-  // ---- for executors ----
-  FutureCore* next_in_queue = nullptr;  // the executor's work queue link
-  /** Runs the submitted call, if any; `before_done(context)` is called just before the future completes. */
-  virtual void run(void (*before_done)(void*) noexcept, void* context) noexcept { before_done(context); }
-  /** Destroys the submitted call without running it. */
-  virtual void discard() noexcept {}
-
  protected:
   [[noreturn]] void raise_invalid_state() const {
-    pyconc::detail::raise<InvalidStateError>(std::string(state_name(state())) + ": " + repr());
+    pyconc::detail::raise<concurrent::futures::InvalidStateError>(std::string(state_name(state())) + ": " + repr());
   }
   /** Runs the done-callbacks; called once the future is done and `has_callbacks_`. */
   virtual void invoke_callbacks() noexcept = 0;
@@ -351,7 +347,7 @@ using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 template <class T>
 class FutureState : public FutureCore {
  public:
-  using Callback = std::function<void(Future<T>)>;
+  using Callback = std::function<void(concurrent::futures::Future<T>)>;
 
   /** Sets the result unless the future is done; returns whether it did. */
   bool try_set_result(Stored<T>&& value) {
@@ -421,16 +417,16 @@ struct ResultType<void> {
 /** Lets the library build `Future<T>` handles from states. */
 struct FutureAccess {
   template <class T>
-  static Future<T> adopt(FutureState<T>* state) noexcept {
-    return Future<T>(state);
+  static concurrent::futures::Future<T> adopt(FutureState<T>* state) noexcept {
+    return concurrent::futures::Future<T>(state);
   }
   template <class T>
-  static Future<T> share(FutureState<T>* state) noexcept {
+  static concurrent::futures::Future<T> share(FutureState<T>* state) noexcept {
     state->add_ref();
-    return Future<T>(state);
+    return concurrent::futures::Future<T>(state);
   }
   template <class T>
-  static FutureState<T>* state(const Future<T>& f) noexcept {
+  static FutureState<T>* state(const concurrent::futures::Future<T>& f) noexcept {
     return f.state_;
   }
 };
@@ -445,6 +441,9 @@ void FutureState<T>::call(Callback& fn) noexcept {
 }
 
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python: `concurrent.futures.Future`. The result of an asynchronous call: pending, then
@@ -635,7 +634,7 @@ namespace std {
 template <class T>
 struct hash<pyconc::concurrent::futures::Future<T>> {
   std::size_t operator()(const pyconc::concurrent::futures::Future<T>& f) const noexcept {
-    return std::hash<const void*>{}(pyconc::concurrent::futures::detail::FutureAccess::state(f));
+    return std::hash<const void*>{}(pyconc::detail::FutureAccess::state(f));
   }
 };
 }  // namespace std

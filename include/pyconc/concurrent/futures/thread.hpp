@@ -60,6 +60,9 @@ struct ThreadPoolExecutorOptions {
                                            ///< `initargs`: the constructor taking a std::tuple
 };
 
+}  // namespace futures
+}  // namespace concurrent
+
 namespace detail {
 
 /** Python 3.13's `os.process_cpu_count()`: the CPUs this process may run on. */
@@ -106,21 +109,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   ~PoolCore() {
     // Only reached once no worker is left; a queue still holding work (no worker could be
     // started) lets go of it.
-    while (FutureCore* item = pop_locked()) {
+    while (WorkItem* item = pop_locked()) {
       item->discard();
       item->release();
     }
   }
 
   /** `submit()`'s second half: queues `item` (taking its reference) and finds it a worker. */
-  void schedule(FutureCore* item) {
+  void schedule(WorkItem* item) {
     {
       std::unique_lock with(lock_);
       if (!broken_.empty()) {
         std::string message = broken_;
         with.unlock();
         item->release();
-        pyconc::detail::raise<BrokenThreadPool>(std::move(message));
+        pyconc::detail::raise<concurrent::futures::BrokenThreadPool>(std::move(message));
       }
       if (shutdown_) {
         with.unlock();
@@ -146,7 +149,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   /** Python's `shutdown()` minus the join: returns the threads to join when `wait`. */
   std::vector<threading::Thread> shutdown(bool cancel_futures) {
-    FutureCore* drained = nullptr;
+    WorkItem* drained = nullptr;
     std::vector<threading::Thread> threads;
     {
       std::lock_guard with(lock_);
@@ -159,13 +162,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       threads = threads_;
     }
     signal_all();
-    for (FutureCore* item = drained; item != nullptr;) {
-      FutureCore* next = std::exchange(item->next_in_queue, nullptr);
+    for (WorkItem* item = drained; item != nullptr;) {
+      WorkItem* next = std::exchange(item->next_in_queue, nullptr);
       item->discard();
       try {
         // As CPython: cancelled (callbacks run) but never notified, since no worker will
         // see it: wait() and as_completed() keep counting it as not done.
-        item->cancel();
+        item->future().cancel();
       } catch (...) {
       }
       item->release();
@@ -203,7 +206,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         return;
       }
     }
-    while (FutureCore* item = core->get()) {
+    while (WorkItem* item = core->get()) {
       item->run(&PoolCore::became_idle, core.get());
       item->release();
     }
@@ -257,7 +260,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // CPython's `_initializer_failed()`.
   void initializer_failed() {
     const std::string message = "A thread initializer failed, the thread pool is not usable anymore";
-    FutureCore* drained = nullptr;
+    WorkItem* drained = nullptr;
     {
       std::lock_guard with(lock_);
       if (broken_.empty())
@@ -265,12 +268,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       drained = std::exchange(head_, nullptr);
       tail_ = nullptr;
     }
-    for (FutureCore* item = drained; item != nullptr;) {
-      FutureCore* next = std::exchange(item->next_in_queue, nullptr);
+    for (WorkItem* item = drained; item != nullptr;) {
+      WorkItem* next = std::exchange(item->next_in_queue, nullptr);
       item->discard();
-      if (item->start_or_notify_cancel() == FutureCore::Start::running) {
+      if (item->future().start_or_notify_cancel() == FutureCore::Start::running) {
         try {
-          item->try_set_exception(std::make_exception_ptr(BrokenThreadPool(message)));
+          item->future().try_set_exception(std::make_exception_ptr(concurrent::futures::BrokenThreadPool(message)));
         } catch (...) {
         }
       }
@@ -279,13 +282,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
-  void push_locked(FutureCore* item) noexcept {
+  void push_locked(WorkItem* item) noexcept {
     item->next_in_queue = nullptr;
     (tail_ ? tail_->next_in_queue : head_) = item;
     tail_ = item;
   }
-  FutureCore* pop_locked() noexcept {
-    FutureCore* item = head_;
+  WorkItem* pop_locked() noexcept {
+    WorkItem* item = head_;
     if (item) {
       head_ = std::exchange(item->next_in_queue, nullptr);
       if (!head_)
@@ -309,12 +312,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // A worker's `work_queue.get(block=True)`: the next item, or nullptr once the queue is
   // closed and empty (the None sentinel: queued work always runs first).
-  FutureCore* get() {
+  WorkItem* get() {
     for (;;) {
       std::uint32_t seen = 0;
       {
         std::lock_guard with(lock_);
-        if (FutureCore* item = pop_locked())
+        if (WorkItem* item = pop_locked())
           return item;
         if (closed_)
           return nullptr;
@@ -332,8 +335,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // CPython's _shutdown_lock and the queue's lock in one: threading's futex lock (atomics only
   // when uncontended). Held for a few pointer moves, and while a new worker starts.
   mutable pyconc::detail::InternalLock lock_;
-  FutureCore* head_ = nullptr;              // guarded by lock_
-  FutureCore* tail_ = nullptr;              // guarded by lock_
+  WorkItem* head_ = nullptr;                // guarded by lock_
+  WorkItem* tail_ = nullptr;                // guarded by lock_
   std::atomic<std::uint32_t> signal_{0};    // bumped by each put and by closing
   pyconc::detail::SleeperCount sleepers_;   // workers asleep (or about to be) on signal_
   std::atomic<long long> idle_{0};          // CPython's _idle_semaphore
@@ -374,6 +377,9 @@ inline void python_exit() {
 inline std::atomic<unsigned long> pool_counter{0};  // CPython's ThreadPoolExecutor._counter
 
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python: `concurrent.futures.ThreadPoolExecutor(max_workers=None, thread_name_prefix='',
@@ -470,7 +476,7 @@ class ThreadPoolExecutor : public Executor {
   [[nodiscard]] std::vector<threading::Thread> threads() const { return core_->threads(); }
 
  protected:
-  void schedule(detail::FutureCore* item) override { core_->schedule(item); }
+  void schedule(detail::WorkItem* item) override { core_->schedule(item); }
 
  private:
   static std::shared_ptr<detail::PoolCore> make_core(Options options) {

@@ -72,12 +72,15 @@ struct DoneAndNotDoneFutures {
   }
 };
 
+}  // namespace futures
+}  // namespace concurrent
+
 namespace detail {
 
 template <class F>
 struct future_traits {};
 template <class T>
-struct future_traits<Future<T>> {
+struct future_traits<concurrent::futures::Future<T>> {
   using value_type = T;
 };
 
@@ -119,7 +122,7 @@ decltype(auto) future_of(E&& element) {
 
 /**
 CPython's `_AcquireFutures`: every future's lock, taken in address order. `fs` holds each
-future once, ordered by address (a `std::set<Future<T>>`, or a vector copied from one).
+future once, ordered by address (a `std::set<concurrent::futures::Future<T>>`, or a vector copied from one).
 */
 template <class Futures>
 class LockAll {
@@ -213,17 +216,18 @@ inline void wait_event(threading::Event& event, const pyconc::detail::Deadline& 
 }
 
 template <class T, class R>
-std::set<Future<T>> unique_futures(R&& fs) {
-  std::set<Future<T>> unique;
+std::set<concurrent::futures::Future<T>> unique_futures(R&& fs) {
+  std::set<concurrent::futures::Future<T>> unique;
   for (auto&& element : fs)
     unique.insert(future_of<R>(element));
   return unique;
 }
 
 template <class T>
-DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail::Deadline& deadline,
-                                    std::string_view return_when) {
-  DoneAndNotDoneFutures<T> result;
+concurrent::futures::DoneAndNotDoneFutures<T> wait_until(std::set<concurrent::futures::Future<T>> fs,
+                                                         const pyconc::detail::Deadline& deadline,
+                                                         std::string_view return_when) {
+  concurrent::futures::DoneAndNotDoneFutures<T> result;
   std::unique_ptr<Waiter> waiter;
   {
     LockAll locked(fs);
@@ -231,9 +235,9 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
       const auto s = FutureAccess::state(f)->state();
       (s == kCancelledAndNotified || s == kFinished ? result.done : result.not_done).insert(f);
     }
-    if (return_when == FIRST_COMPLETED && !result.done.empty())
+    if (return_when == concurrent::futures::FIRST_COMPLETED && !result.done.empty())
       return result;
-    if (return_when == FIRST_EXCEPTION && !result.done.empty()) {
+    if (return_when == concurrent::futures::FIRST_EXCEPTION && !result.done.empty()) {
       for (const auto& f : result.done) {
         auto* state = FutureAccess::state(f);
         if (state->state() == kFinished && state->stored_exception())
@@ -243,10 +247,12 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
     if (result.done.size() == fs.size())
       return result;
 
-    if (return_when == FIRST_COMPLETED) {
+    if (return_when == concurrent::futures::FIRST_COMPLETED) {
       waiter = std::make_unique<FirstCompletedWaiter>();
-    } else if (return_when == FIRST_EXCEPTION || return_when == ALL_COMPLETED) {
-      waiter = std::make_unique<AllCompletedWaiter>(result.not_done.size(), return_when == FIRST_EXCEPTION);
+    } else if (return_when == concurrent::futures::FIRST_EXCEPTION ||
+               return_when == concurrent::futures::ALL_COMPLETED) {
+      waiter = std::make_unique<AllCompletedWaiter>(result.not_done.size(),
+                                                    return_when == concurrent::futures::FIRST_EXCEPTION);
     } else {
       pyconc::detail::raise<ValueError>("Invalid return condition: " + pyconc::detail::string_repr(return_when));
     }
@@ -258,7 +264,7 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
   uninstall_all(fs, waiter.get());
   std::lock_guard with(waiter->lock);
   for (FutureCore* core : waiter->finished) {
-    Future<T> f = FutureAccess::share(static_cast<FutureState<T>*>(core));
+    concurrent::futures::Future<T> f = FutureAccess::share(static_cast<FutureState<T>*>(core));
     result.not_done.erase(f);
     result.done.insert(std::move(f));
   }
@@ -266,6 +272,9 @@ DoneAndNotDoneFutures<T> wait_until(std::set<Future<T>> fs, const pyconc::detail
 }
 
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python: `concurrent.futures.wait(fs, timeout=None, return_when=ALL_COMPLETED)`. Waits until
@@ -336,10 +345,16 @@ requires(std::is_convertible_v<S, std::string_view> && !std::is_arithmetic_v<std
 template <class T>
 class AsCompleted;
 
+}  // namespace futures
+}  // namespace concurrent
+
 namespace detail {
 template <class T, class R>
-AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout);
+concurrent::futures::AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout);
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python: the generator `concurrent.futures.as_completed(fs, timeout=None)` returns. An input
@@ -504,19 +519,25 @@ class AsCompleted {
   std::unique_ptr<Impl> impl_;
 };
 
+}  // namespace futures
+}  // namespace concurrent
+
 namespace detail {
 
 /** `as_completed()`: keeps each future once; the rest waits for `begin()`. */
 template <class T, class R>
-AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout) {
-  AsCompleted<T> range;
-  const std::set<Future<T>> unique = unique_futures<T>(fs);
+concurrent::futures::AsCompleted<T> make_as_completed(R&& fs, std::optional<double> timeout) {
+  concurrent::futures::AsCompleted<T> range;
+  const std::set<concurrent::futures::Future<T>> unique = unique_futures<T>(fs);
   range.impl_->fs.assign(unique.begin(), unique.end());
   range.impl_->timeout = timeout;
   return range;
 }
 
 }  // namespace detail
+
+namespace concurrent {
+namespace futures {
 
 /**
 Python: `concurrent.futures.as_completed(fs)`. A range over the futures of `fs` (any range of
