@@ -32,7 +32,8 @@
 // starts. One benchmark iteration is one task, and the reported time is wall-clock nanoseconds
 // per task (UseRealTime): the batch's wall time divided by its tasks, so with
 // cpu_count workers a task of T ns costs T / cpu_count at best. The CPU column is
-// the CPU time of the whole process per task (MeasureProcessCPUTime).
+// the CPU time of the whole process per task (MeasureProcessCPUTime); the counters vcsw and
+// ivcsw the process's voluntary and involuntary context switches per task (getrusage).
 //
 // Quick smoke run:  ./futures_bench --benchmark_min_time=0.01
 
@@ -50,6 +51,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>  // getrusage: context switches per task
 
 #if defined(PYCONC_BENCH_HAVE_TBB)
 #include <tbb/global_control.h>
@@ -120,13 +123,23 @@ int workers() {
 
 // Runs `run_batch(work, batch)` once untimed (so threads, arenas and allocator caches are
 // warm), then once per timed batch.
+// Counts the process's context switches per task, voluntary (a thread slept: a futex wait)
+// and involuntary (preempted), in the counters vcsw and ivcsw: they tell a round in which
+// the workers slept and were woken for almost every task from one in which they did not.
 template <class RunBatch>
 void time_batches(benchmark::State& state, RunBatch run_batch) {
   const Work work = work_for(state);
   const auto batch = batch_for(state);
   run_batch(work, batch);
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
   while (state.KeepRunningBatch(batch))
     run_batch(work, batch);
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  const double tasks = static_cast<double>(state.iterations());
+  state.counters["vcsw"] = static_cast<double>(after.ru_nvcsw - before.ru_nvcsw) / tasks;
+  state.counters["ivcsw"] = static_cast<double>(after.ru_nivcsw - before.ru_nivcsw) / tasks;
 }
 
 // ---------------------------------------------------------------- pool vs threads

@@ -8,6 +8,8 @@
 //   BM_Queue         a bounded queue of capacity 1024; P producer threads put and
 //                    C consumer threads get, 1P/1C and 2P/2C
 //   BM_SimpleQueue   an unbounded queue (put never blocks), 1P/1C
+//   BM_PutGet        one thread puts an item into a Queue(1024) and gets it back: the
+//                    fixed cost of the two calls, with no hand-off between threads
 //
 // Implementations:
 //
@@ -47,6 +49,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <sys/resource.h>  // getrusage: context switches per item
 
 #if defined(PYCONC_BENCH_HAVE_TBB)
 #include <tbb/concurrent_queue.h>
@@ -247,11 +251,32 @@ void move_items(benchmark::State& state) {
   });
 
   crew.run_batch();  // untimed: every thread has run once, the queue has its memory
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
   while (state.KeepRunningBatch(kBatch))
     crew.run_batch();
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
 
   benchmark::DoNotOptimize(sums.data());
   state.SetItemsProcessed(state.iterations());
+  // Voluntary context switches per 1000 items: how often a producer or consumer slept (a
+  // futex wait) instead of finding room or an item.
+  state.counters["vcsw_per_1k"] =
+      static_cast<double>(after.ru_nvcsw - before.ru_nvcsw) * 1000.0 / static_cast<double>(state.iterations());
+}
+
+// One thread puts one item and gets it back: the fixed cost of an item's two calls with no
+// other thread involved (no cache line moves, nobody sleeps). A floor for move_items.
+template <class Q>
+void put_get(benchmark::State& state) {
+  Q q;
+  Item sum = 0;
+  for (auto _ : state) {
+    q.put(sum);
+    sum += q.get() + 1;
+  }
+  benchmark::DoNotOptimize(sum);
 }
 
 // Registers BM_<workload>/<impl> over the given producer/consumer counts.
@@ -290,6 +315,15 @@ int main(int argc, char** argv) {
 #endif
 #if defined(PYCONC_BENCH_HAVE_MOODYCAMEL)
   add("BM_SimpleQueue/moodycamel", move_items<MoodycamelQueue>, one);
+#endif
+
+  benchmark::RegisterBenchmark("BM_PutGet/pyconc", put_get<PyconcQueue>);
+  benchmark::RegisterBenchmark("BM_PutGet/std_condvar", put_get<CondvarBoundedQueue>);
+#if defined(PYCONC_BENCH_HAVE_TBB)
+  benchmark::RegisterBenchmark("BM_PutGet/tbb", put_get<TbbQueue>);
+#endif
+#if defined(PYCONC_BENCH_HAVE_MOODYCAMEL)
+  benchmark::RegisterBenchmark("BM_PutGet/moodycamel", put_get<MoodycamelQueue>);
 #endif
 
   benchmark::Initialize(&argc, argv);

@@ -13,6 +13,7 @@ so bench/compare.py can pair them.
     BM_Queue        queue.Queue(maxsize=1024); P producer threads put, C consumer
                     threads get; 1P/1C and 2P/2C
     BM_SimpleQueue  queue.SimpleQueue(); 1P/1C
+    BM_PutGet       one thread: put(x) then get() on a queue.Queue(1024)
 
 One operation is one item moved from a producer to a consumer: the n items of a
 run are split evenly between the producers and between the consumers, the
@@ -30,6 +31,7 @@ Usage:  python3 bench/python/queue_bench.py [--min-time 0.2] [--rounds 5]
 import itertools
 import queue
 import threading
+import time
 
 import harness
 
@@ -72,10 +74,22 @@ def bounded():
     return queue.Queue(maxsize=CAPACITY)
 
 
+def bm_put_get(n):
+    """One thread puts an item and gets it back, n times."""
+    q = bounded()
+    put, get = q.put, q.get
+    t0 = time.perf_counter()
+    for i in repeat(None, n):
+        put(1)
+        get()
+    return time.perf_counter() - t0, n
+
+
 WORKLOADS = {
     "BM_Queue/producers:1/consumers:1": make_bm_move_items(bounded, 1, 1),
     "BM_Queue/producers:2/consumers:2": make_bm_move_items(bounded, 2, 2),
     "BM_SimpleQueue/producers:1/consumers:1": make_bm_move_items(queue.SimpleQueue, 1, 1),
+    "BM_PutGet": bm_put_get,
 }
 
 
