@@ -23,12 +23,11 @@ as Python prints the generator (`<generator object as_completed at 0x7f...>`), n
 #define PYCONC_BUILTINS_HPP_INCLUDED
 
 #include <charconv>     // std::to_chars
-#include <cmath>        // std::isnan, std::isinf
 #include <cstdio>       // FILE, std::fwrite
 #include <cstdlib>      // std::atoi
 #include <exception>    // std::exception, std::exception_ptr
+#include <iterator>     // std::ranges::range (<ranges>' views are not needed)
 #include <optional>     // std::optional
-#include <ranges>       // std::ranges::range
 #include <sstream>      // std::ostringstream
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -140,9 +139,9 @@ inline constexpr bool dependent_false_v = false;
 
 /** Python's `repr(float)`: the shortest text that reads back as the same double. */
 inline std::string float_repr(double v) {
-  if (std::isnan(v))
+  if (__builtin_isnan(v))  // std::isnan and std::isinf without <cmath>
     return "nan";
-  if (std::isinf(v))
+  if (__builtin_isinf(v))
     return v > 0 ? "inf" : "-inf";
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);

@@ -67,7 +67,6 @@ extension that does not release it. `enable()` while enabled raises
 #include <algorithm>  // std::max
 #include <atomic>     // std::atomic
 #include <chrono>     // std::chrono
-#include <cmath>      // std::isnan
 #include <cstdint>    // std::uint64_t
 #include <cstdio>     // std::snprintf, std::FILE
 #include <memory>     // std::shared_ptr
@@ -459,7 +458,7 @@ inline void setswitchinterval(double interval) {
   const double us = 1e6 * interval;
   std::uint64_t value = 0;
   // CPython converts with a C cast to unsigned long; these are what that gives on x86-64.
-  if (std::isnan(us)) {
+  if (__builtin_isnan(us)) {  // std::isnan without <cmath>
     value = std::uint64_t{1} << 63;
   } else if (us < 18446744073709551616.0) {  // 2**64
     value = static_cast<std::uint64_t>(us);

@@ -9,8 +9,6 @@ Defines:
 #ifndef PYCONC_OS_HPP_INCLUDED
 #define PYCONC_OS_HPP_INCLUDED
 
-#include <thread>  // std::thread::hardware_concurrency
-
 #include <unistd.h>  // getpid, getppid, sysconf
 
 namespace pyconc {
@@ -32,11 +30,8 @@ Python: `os.cpu_count()`. The number of CPUs online (not only those this process
 use). Differs from Python: returns 1, not `None`, when the number cannot be determined.
 */
 [[nodiscard]] inline int cpu_count() noexcept {
-  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (n > 0)
-    return static_cast<int>(n);
-  const unsigned hc = std::thread::hardware_concurrency();
-  return hc > 0 ? static_cast<int>(hc) : 1;
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);  // what CPython's os.cpu_count() asks on Linux
+  return n > 0 ? static_cast<int>(n) : 1;
 }
 
 }  // namespace os

@@ -11,7 +11,6 @@ Defines:
 #define PYCONC_DETAIL_DEADLINE_HPP_INCLUDED
 
 #include <chrono>  // std::chrono
-#include <cmath>   // std::isnan
 #include <ctime>   // timespec
 
 #include <pyconc/errors.hpp>
@@ -43,7 +42,7 @@ class Deadline {
   Timeouts longer than about 30 years are treated as forever.
   */
   static Deadline after(double seconds, NanTimeout nan = NanTimeout::raises) {
-    if (std::isnan(seconds)) {
+    if (__builtin_isnan(seconds)) {  // std::isnan without <cmath> (about 0.1 s of parsing)
       if (nan == NanTimeout::raises)
         raise<ValueError>("Invalid value NaN (not a number)");
       if (nan == NanTimeout::never)

@@ -21,10 +21,10 @@ are not waited for. This runs from a `std::atexit` handler installed by the firs
 #include <cstdio>       // std::fwrite, stderr
 #include <exception>    // std::exception_ptr
 #include <functional>   // std::function
+#include <iosfwd>       // std::ostream (operator<< needs only its declaration)
 #include <memory>       // std::shared_ptr, std::enable_shared_from_this
 #include <mutex>        // std::lock_guard
 #include <optional>     // std::optional
-#include <ostream>      // std::ostream
 #include <string>       // std::string
 #include <tuple>        // std::tuple, std::apply
 #include <type_traits>  // std::remove_cvref_t

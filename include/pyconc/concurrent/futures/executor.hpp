@@ -20,10 +20,9 @@ Defines:
 #include <cstdio>       // std::snprintf
 #include <exception>    // std::current_exception
 #include <functional>   // std::invoke
-#include <iterator>     // std::default_sentinel_t, std::input_iterator_tag
+#include <iterator>     // std::default_sentinel_t, std::input_iterator_tag, std::ranges::begin
 #include <memory>       // std::unique_ptr
 #include <optional>     // std::optional
-#include <ranges>       // std::ranges::begin
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 #include <tuple>        // std::tuple, std::apply

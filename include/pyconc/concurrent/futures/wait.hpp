@@ -25,11 +25,10 @@ for (const auto& future : futures::as_completed(future_to_url))
 #include <cstdint>           // std::uintptr_t
 #include <cstdio>            // std::snprintf
 #include <initializer_list>  // std::initializer_list
-#include <iterator>          // std::default_sentinel_t, std::input_iterator_tag
+#include <iterator>          // std::default_sentinel_t, std::input_iterator_tag, std::ranges::input_range
 #include <memory>            // std::unique_ptr
 #include <mutex>             // std::lock_guard
 #include <optional>          // std::optional
-#include <ranges>            // std::ranges::input_range
 #include <set>               // std::set
 #include <string>            // std::string
 #include <string_view>       // std::string_view
