@@ -177,11 +177,10 @@ inline void gate_close() noexcept {
   GateThread* me = tls_gate != nullptr ? tls_gate : gate_register();
   me->depth.fetch_add(1, std::memory_order_relaxed);  // the forker's own sections pass (nested)
   g.closed.store(1, std::memory_order_seq_cst);
-  if (g.light.load(std::memory_order_relaxed) != 0 && !gate_barrier()) {
-    // Cannot happen once registered; entering threads fence from now on, and the ones
-    // inside already are seen below after this fence.
-    g.light.store(0, std::memory_order_relaxed);
-  }
+  // With `light`, entering threads rely on this barrier (registered at start-up, so it cannot
+  // fail); without it, they fenced themselves.
+  if (g.light.load(std::memory_order_relaxed) != 0)
+    static_cast<void>(gate_barrier());
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (GateThread* r = g.records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
     if (r == me)
