@@ -49,6 +49,8 @@ ROWS = [
      "std_condvar", "mutex+condvar+deque"),
     ("queue", "SimpleQueue 1P/1C", "BM_SimpleQueue/producers:1/consumers:1", "pyconc",
      "std_condvar", "mutex+condvar+deque"),
+    ("queue", "Queue(1024) put + get, one thread", "BM_PutGet", "pyconc", "std_condvar",
+     "mutex+condvar+deque"),
     ("futures", "ThreadPoolExecutor, empty task", "BM_Tasks/task_ns:0", "pyconc",
      "asio_thread_pool", "boost::asio::thread_pool"),
     ("futures", "ThreadPoolExecutor, 1 µs task", "BM_Tasks/task_ns:1000", "pyconc",
@@ -63,7 +65,7 @@ ROWS = [
 FILTERS = {
     "threading": "BM_(Lock|RLock|Semaphore|EventPingPong|ThreadStartJoin|LockContended)/"
                  "(pyconc|std_mutex|std_recursive_mutex|std_condvar|std_thread_flag)",
-    "queue": "BM_(Queue|SimpleQueue)/(pyconc|std_condvar)/",
+    "queue": "BM_(Queue|SimpleQueue|PutGet)/(pyconc|std_condvar)",
     "futures": "BM_Tasks/(pyconc|pyconc_thread|std_thread|asio_thread_pool)/",
 }
 
