@@ -46,6 +46,7 @@ waiting for threads to leave both release the GIL.
 #include <pyconc/detail/futex.hpp>
 #include <pyconc/detail/futex_lock.hpp>
 #include <pyconc/detail/lifecycle.hpp>
+#include <pyconc/detail/thread_records.hpp>
 #include <pyconc/detail/wait.hpp>
 
 namespace pyconc {
@@ -90,27 +91,9 @@ struct GateThreadSlot {
 
 /** The calling thread's record, made (or recycled) on its first section. */
 [[gnu::noinline]] inline GateThread* gate_register() noexcept {
-  auto& g = fork_gate_g;
-  GateThread* me = nullptr;
-  if (!tls_gate_slot_gone) {  // a thread past its thread_local destructors keeps a record for good
-    for (GateThread* r = g.records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-      std::uint32_t expected = 0;
-      if (r->in_use.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
-        me = r;
-        break;
-      }
-    }
-  }
-  if (me == nullptr) {
-    me = new GateThread;  // reachable from fork_gate_g.records for ever
-    me->in_use.store(1, std::memory_order_relaxed);
-    GateThread* head = g.records.load(std::memory_order_relaxed);
-    do {
-      me->next = head;
-    } while (!g.records.compare_exchange_weak(head, me, std::memory_order_release, std::memory_order_relaxed));
-  }
+  GateThread* me = claim_record(fork_gate_g.records);
   tls_gate = me;
-  if (!tls_gate_slot_gone) {
+  if (!tls_gate_slot_gone) {  // past its thread_local destructors, a thread keeps its record for good
     thread_local GateThreadSlot slot;
     slot.record = me;
   }

@@ -41,6 +41,7 @@ Generations: each `enable()` starts a new generation (a nonzero number kept in
 #include <pyconc/detail/futex.hpp>
 #include <pyconc/detail/futex_lock.hpp>
 #include <pyconc/detail/lifecycle.hpp>
+#include <pyconc/detail/thread_records.hpp>
 #include <pyconc/detail/thread_state.hpp>
 #include <pyconc/detail/wait.hpp>
 
@@ -217,22 +218,7 @@ inline GilThread* gil_me() noexcept {
   if (GilThread* me = tls_gil)
     return me;
   auto& g = gil_g;
-  GilThread* me = nullptr;
-  for (GilThread* r = g.records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-    std::uint32_t expected = 0;
-    if (r->in_use.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
-      me = r;
-      break;
-    }
-  }
-  if (me == nullptr) {
-    me = new GilThread;  // reachable from gil_g.records for ever, recycled when its thread ends
-    me->in_use.store(1, std::memory_order_relaxed);
-    GilThread* head = g.records.load(std::memory_order_relaxed);
-    do {
-      me->next = head;
-    } while (!g.records.compare_exchange_weak(head, me, std::memory_order_release, std::memory_order_relaxed));
-  }
+  GilThread* me = claim_record(g.records);  // recycled when its thread ends, never freed
   // A recycled record is a new thread: its first take is a change of holder.
   GilThread* self = me;
   g.last_holder.compare_exchange_strong(self, nullptr, std::memory_order_seq_cst);
