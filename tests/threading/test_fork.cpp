@@ -84,8 +84,18 @@ void check_primitives_work(pyconc_test::ChildChecks& c) {
 
 TEST_CASE("fork: only the forking thread remains in the child", "[fork]") {
   threading::Event release;
-  threading::Thread blocked([&] { release.wait(); }, {.name = "Blocked"});
+  threading::Event blocked_running;
+  threading::Thread blocked(
+      [&] {
+        blocked_running.set();
+        release.wait();
+      },
+      {.name = "Blocked"});
   blocked.start();
+  // Fork only once the new thread has finished starting: a sanitizer's allocator lock that a
+  // starting thread holds at the fork stays held in the child, whose own new thread would wait
+  // for it for ever (the child below starts one).
+  blocked_running.wait();
 
   threading::Event foreign_registered;
   std::optional<threading::Thread> dummy;
