@@ -13,6 +13,7 @@ compiles faster.
 #include <pyconc/errors.hpp>
 #include <pyconc/gil.hpp>
 #include <pyconc/os.hpp>
+#include <pyconc/pickle.hpp>
 #include <pyconc/queue.hpp>
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
