@@ -11,6 +11,8 @@ A family is one benchmark program and its CPython twin:
     queue      queue_bench      + python/queue_bench.py       pyconc vs std::, oneTBB, moodycamel
     futures    futures_bench    + python/futures_bench.py     pyconc vs threads, std::async,
                                                               oneTBB, Boost.Asio
+    pickle     pickle_bench     + python/pickle_bench.py      pyconc vs hand-written
+                                                              serialization, CPython's pickle
 
 Each BINARY is one of those programs (its family is its name); without any, the
 newest build/*/bench/<family>_bench of every family is used (--family picks some).
@@ -172,12 +174,51 @@ FUTURES = {
     ],
 }
 
+PICKLE = {
+    "title": "pyconc pickle benchmarks: ns per dumps or loads of a whole container",
+    "impls": [
+        ("raw", "raw (hand-written)"),
+    ],
+    "pyconc_name": "pyconc::pickle",
+    "cpython_name": "CPython pickle (protocol 5)",
+    "workloads": [
+        ("dumps std::vector<double>(1M) / list of 1M floats", "BM_DumpsVector"),
+        ("loads std::vector<double>(1M) / list of 1M floats", "BM_LoadsVector"),
+        ("dumps + loads, vector / list", "BM_RoundTripVector"),
+        ("dumps std::map<std::string, int>(100k) / dict of 100k str: int", "BM_DumpsMap"),
+        ("loads std::map<std::string, int>(100k) / dict of 100k str: int", "BM_LoadsMap"),
+        ("dumps + loads, map / dict", "BM_RoundTripMap"),
+    ],
+    "chart_labels": ["dumps vector", "loads vector", "dumps+loads vector", "dumps map",
+                     "loads map", "dumps+loads map"],
+    "targets": {
+        "BM_DumpsVector": [("raw", 0.75), ("cpython", 10.0)],
+        "BM_LoadsVector": [("raw", 0.75), ("cpython", 10.0)],
+        "BM_DumpsMap": [("raw", 0.75), ("cpython", 3.0)],
+        "BM_LoadsMap": [("raw", 0.75), ("cpython", 3.0)],
+    },
+    "notes": [
+        "raw is the floor: for the vector one append of its bytes to a std::string and one "
+        "memcpy into a vector of n doubles; for the map a loop writing each key's length, its "
+        "bytes and the int, and a loop reading them back into a std::map. pyconc adds a "
+        "21-byte header (type fingerprint, size), bounds checks on every read, a length check "
+        "before every allocation and a duplicate-key check.",
+        "CPython pickles the equivalent list and dict with protocol 5; its loads builds a "
+        "Python object per element, as std::map builds a node per entry.",
+        "The dumps + loads rows hold two 8 MB blocks (vector) at once: glibc's malloc then "
+        "returns them to the kernel after every iteration and the next one page-faults them "
+        "in again, so on a host with slow page faults those rows measure mostly that, for "
+        "pyconc and raw alike.",
+    ],
+}
+
 FAMILIES = {
     "threading": {"binary": "threading_bench", "script": "threading_bench.py",
                   "kind": "rows"},
     "queue": dict(QUEUE, binary="queue_bench", script="queue_bench.py", kind="matrix"),
     "futures": dict(FUTURES, binary="futures_bench", script="futures_bench.py",
                     kind="matrix"),
+    "pickle": dict(PICKLE, binary="pickle_bench", script="pickle_bench.py", kind="matrix"),
 }
 
 
