@@ -12,6 +12,7 @@ compiles faster.
 #include <pyconc/concurrent/futures.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/gil.hpp>
+#include <pyconc/multiprocessing.hpp>
 #include <pyconc/os.hpp>
 #include <pyconc/pickle.hpp>
 #include <pyconc/queue.hpp>

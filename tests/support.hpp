@@ -163,7 +163,11 @@ class CaptureFd {
   }
   CaptureFd(const CaptureFd&) = delete;
   CaptureFd& operator=(const CaptureFd&) = delete;
-  ~CaptureFd() { restore(); }
+  ~CaptureFd() {
+    restore();
+    if (file_ != nullptr)
+      std::fclose(file_);
+  }
 
   /** Stops capturing and returns everything written meanwhile. */
   std::string text() {

@@ -318,6 +318,19 @@ class SystemExit : public Error {
   int code_;
 };
 
+namespace sys {
+
+/**
+Python: `sys.exit(code)`: raises `SystemExit(code)`. In a `multiprocessing::Process` target
+the process ends with exit code `code`; in a thread's target, the thread ends quietly. (In
+`main`, return the code instead: nothing catches it there.)
+*/
+[[noreturn]] inline void exit(int code = 0) {
+  throw SystemExit(code);
+}
+
+}  // namespace sys
+
 namespace detail {
 
 /** Throws `E(message)`. Every exception pyconc raises goes through here. */

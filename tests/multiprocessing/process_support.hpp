@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/**
+`tests/multiprocessing/process_support.hpp` — keeping tests that start processes clean.
+
+- `pyconc_test::ProcessGuard`   put one at the top of every test that starts processes. It
+  makes the test process the leader of its own process group and starts a watchdog process:
+  if the test process dies or overruns its time, the watchdog kills the whole group (the
+  test's children and grandchildren included). When the test ends normally the guard stops
+  the watchdog and checks that no child process (running or zombie) and no new file
+  descriptor outlived the test.
+- `pyconc_test::open_fds()`     the file descriptors open in this process.
+- `pyconc_test::read_file(path)`, `temp_path(tag)`   small file helpers for spawned children.
+*/
+#ifndef PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
+#define PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>       // opendir, readdir
+#include <poll.h>         // poll
+#include <signal.h>       // kill, SIGKILL
+#include <sys/syscall.h>  // SYS_pidfd_open
+#include <sys/wait.h>     // waitpid, waitid
+#include <unistd.h>       // fork, getpid, setpgid, _exit
+
+#include <cstdio>    // std::FILE, std::fopen
+#include <cstdlib>   // std::atoi
+#include <fstream>   // std::ifstream
+#include <iterator>  // std::istreambuf_iterator
+#include <set>       // std::set
+#include <sstream>   // std::ostringstream
+#include <string>    // std::string
+
+#include <pyconc/multiprocessing.hpp>
+
+namespace pyconc_test {
+
+/** The file descriptors open in this process (from /proc/self/fd). */
+inline std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr)
+    return fds;
+  const int own = ::dirfd(dir);
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.')
+      continue;
+    const int fd = std::atoi(entry->d_name);
+    if (fd != own)
+      fds.insert(fd);
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+/** The whole content of a file ("" when it does not exist). */
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/** A fresh path under /tmp for this test process (the file is removed if it exists). */
+inline std::string temp_path(const std::string& tag) {
+  std::ostringstream s;
+  s << "/tmp/pyconc_test_" << ::getpid() << "_" << tag;
+  std::remove(s.str().c_str());
+  return s.str();
+}
+
+/** Whether this process has any child, running or zombie (without reaping it). */
+inline bool has_children() {
+  // A non-blocking wait fails with ECHILD only when there is no child at all.
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+class ProcessGuard {
+ public:
+  explicit ProcessGuard(int seconds = 50) {
+    if (::getpgid(0) != ::getpid())
+      ::setpgid(0, 0);
+    fds_before_ = open_fds();
+    const pid_t test = ::getpid();
+    watchdog_ = ::fork();
+    if (watchdog_ == 0) {
+      // The watchdog: waits for the test to end or to overrun, then kills the group.
+      const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, test, 0));
+      pollfd p{pidfd, POLLIN, 0};
+      const int ready = ::poll(&p, 1, seconds * 1000);
+      if (ready == 0) {
+        static const char message[] = "ProcessGuard: the test overran its time; killing its process group\n";
+        [[maybe_unused]] const auto n = ::write(2, message, sizeof message - 1);
+      }
+      ::kill(0, SIGKILL);  // the test's group, this watchdog included
+      ::_exit(0);
+    }
+  }
+  ProcessGuard(const ProcessGuard&) = delete;
+  ProcessGuard& operator=(const ProcessGuard&) = delete;
+
+  /** Stops the watchdog and checks that nothing the test started outlived it. */
+  ~ProcessGuard() noexcept(false) {
+    if (watchdog_ > 0) {
+      ::kill(watchdog_, SIGKILL);
+      int status = 0;
+      ::waitpid(watchdog_, &status, 0);
+    }
+    if (std::uncaught_exceptions() > 0)
+      return;
+    pyconc::detail::stop_forkserver();
+    CHECK(pyconc::multiprocessing::active_children().empty());
+    CHECK_FALSE(has_children());
+    CHECK(open_fds() == fds_before_);
+  }
+
+ private:
+  std::set<int> fds_before_;
+  pid_t watchdog_ = -1;
+};
+
+}  // namespace pyconc_test
+
+#endif  // PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
