@@ -7,9 +7,13 @@
 #
 # PROGRAM is run (with SCRIPT as its only argument when given, e.g. python3 and a .py file).
 # The example passes when it exits with status 0, writes nothing to stderr and its stdout
-# equals the contents of EXPECTED. If the first line of EXPECTED is "# unordered", that line
-# is dropped and both sides are compared as sorted lists of lines: for programs whose line
-# order is left to the scheduler.
+# equals the contents of EXPECTED. Header lines at the top of EXPECTED change the comparison
+# (each is dropped before comparing):
+#   "# unordered"  both sides are compared as sorted lists of lines: for programs whose line
+#                  order is left to the scheduler;
+#   "# pids"       every number of 3 or more digits in the output (a process id) is replaced
+#                  by <pid1>, <pid2>, ... in the order the numbers first appear, so EXPECTED
+#                  writes "parent process <pid1>." where the program printed its pid.
 
 cmake_minimum_required(VERSION 3.20)
 
@@ -66,9 +70,26 @@ function(_pyconc_unescape_line var)
 endfunction()
 
 set(mode "exact")
-if("${expected}" MATCHES "^# unordered[ \t]*\n")
-  set(mode "unordered")
-  string(REGEX REPLACE "^# unordered[ \t]*\n" "" expected "${expected}")
+set(map_pids FALSE)
+while("${expected}" MATCHES "^# (unordered|pids)[ \t]*\n")
+  if("${CMAKE_MATCH_1}" STREQUAL "unordered")
+    set(mode "unordered")
+  else()
+    set(map_pids TRUE)
+  endif()
+  string(REGEX REPLACE "^# [a-z]+[ \t]*\n" "" expected "${expected}")
+endwhile()
+
+if(map_pids)
+  string(REGEX MATCHALL "[0-9][0-9][0-9]+" numbers "${actual}")
+  list(REMOVE_DUPLICATES numbers)
+  set(index 0)
+  foreach(number IN LISTS numbers)
+    math(EXPR index "${index} + 1")
+    # Whole numbers only: 1234 must not match inside 51234.
+    string(REGEX REPLACE "(^|[^0-9])${number}([^0-9]|$)" "\\1<pid${index}>\\2" actual "${actual}")
+    string(REGEX REPLACE "(^|[^0-9])${number}([^0-9]|$)" "\\1<pid${index}>\\2" actual "${actual}")
+  endforeach()
 endif()
 
 set(same FALSE)
