@@ -212,6 +212,44 @@ PICKLE = {
     ],
 }
 
+PROCESS = {
+    "title": "pyconc multiprocessing benchmarks: ns per process started and joined, per round "
+             "trip, per 64 MiB message",
+    "impls": [
+        ("raw", "raw system calls"),
+        ("pyconc_recv_bytes", "pyconc, recv_bytes (a new string per message)"),
+    ],
+    "pyconc_name": "pyconc::multiprocessing",
+    "cpython_name": "CPython multiprocessing",
+    "workloads": [
+        ("Process start + join, fork", "BM_ForkStartJoin"),
+        ("Process start + join, spawn", "BM_SpawnStartJoin"),
+        ("Pipe round trip of an int", "BM_PipeRoundTrip"),
+        ("Pipe, one 64 MiB message (recv_bytes_into)", "BM_PipeBandwidth"),
+    ],
+    "chart_labels": ["fork start+join", "spawn start+join", "pipe round trip", "64 MiB message"],
+    "targets": {
+        # pyconc at most 1.3x the raw calls (raw/pyconc >= 0.77), 0.8x the raw bandwidth.
+        "BM_ForkStartJoin": [("raw", 0.77), ("cpython", 7.0)],
+        "BM_SpawnStartJoin": [("raw", 0.77)],
+        "BM_PipeRoundTrip": [("raw", 0.77), ("cpython", 5.0)],
+        "BM_PipeBandwidth": [("raw", 0.8), ("cpython", 2.0)],
+    },
+    "notes": [
+        "raw is what pyconc is built on, written by hand: fork(), _exit(0) and waitpid(); "
+        "posix_spawn() of this program, which exits at once from main, and waitpid(); "
+        "write()/read() of 4 bytes over a socket pair to a child that echoes them; write() of "
+        "64 MiB over a socket pair to a child that read()s them into one buffer, reused.",
+        "pyconc's spawn child runs the same program and finds its target from "
+        "freeze_support(); CPython's spawn starts a fresh interpreter, which imports the main "
+        "module.",
+        "BM_PipeBandwidth receives with recv_bytes_into into one buffer, in pyconc, raw and "
+        "CPython alike. pyconc_recv_bytes receives with recv_bytes, which returns a new 64 MiB "
+        "string per message: every page of it is faulted in anew, which on a host with slow "
+        "page faults costs far more than the copy (CPython's recv_bytes does the same).",
+    ],
+}
+
 FAMILIES = {
     "threading": {"binary": "threading_bench", "script": "threading_bench.py",
                   "kind": "rows"},
@@ -219,6 +257,7 @@ FAMILIES = {
     "futures": dict(FUTURES, binary="futures_bench", script="futures_bench.py",
                     kind="matrix"),
     "pickle": dict(PICKLE, binary="pickle_bench", script="pickle_bench.py", kind="matrix"),
+    "process": dict(PROCESS, binary="process_bench", script="process_bench.py", kind="matrix"),
 }
 
 
