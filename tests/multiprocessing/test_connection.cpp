@@ -27,10 +27,13 @@
 extern char** environ;
 
 namespace mp = pyconc::multiprocessing;
+// Pipe ends are taken as two named handles, not a structured binding: clang 14 cannot
+// capture structured bindings in lambdas (C++20 allows it; clang 16 does).
 using pyconc_test::ProcessGuard;
 
 TEST_CASE("Pipe(): duplex ends send and receive objects both ways", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe1 = mp::Pipe();
+  mp::Connection a = pipe1.first, b = pipe1.second;
   CHECK(a.readable());
   CHECK(a.writable());
   CHECK_FALSE(a.closed());
@@ -42,7 +45,8 @@ TEST_CASE("Pipe(): duplex ends send and receive objects both ways", "[connection
 }
 
 TEST_CASE("messages keep their boundaries (test_dont_merge)", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe2 = mp::Pipe();
+  mp::Connection a = pipe2.first, b = pipe2.second;
   a.send_bytes("");
   a.send_bytes("a");
   a.send_bytes("bc");
@@ -56,7 +60,8 @@ TEST_CASE("messages keep their boundaries (test_dont_merge)", "[connection]") {
 }
 
 TEST_CASE("Pipe(false): a read-only end and a write-only end", "[connection]") {
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe3 = mp::Pipe(false);
+  mp::Connection reader = pipe3.first, writer = pipe3.second;
   CHECK(reader.readable());
   CHECK_FALSE(reader.writable());
   CHECK_FALSE(writer.readable());
@@ -71,7 +76,8 @@ TEST_CASE("Pipe(false): a read-only end and a write-only end", "[connection]") {
 }
 
 TEST_CASE("send_bytes(buf, offset, size) sends a slice; bad offsets and sizes raise ValueError", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe4 = mp::Pipe();
+  mp::Connection a = pipe4.first, b = pipe4.second;
   const std::string msg = "0123456789";
   a.send_bytes(msg, 3);
   a.send_bytes(msg, 2, 4);
@@ -91,7 +97,8 @@ TEST_CASE("send_bytes(buf, offset, size) sends a slice; bad offsets and sizes ra
 TEST_CASE("recv_bytes(maxlength): a longer message is 'bad message length' and the end becomes unreadable",
           "[connection]") {
   SECTION("duplex: write-only afterwards") {
-    auto [a, b] = mp::Pipe();
+    const auto pipe5 = mp::Pipe();
+    mp::Connection a = pipe5.first, b = pipe5.second;
     a.send_bytes("abcdef");
     REQUIRE_RAISES(b.recv_bytes(-1), pyconc::ValueError, "negative maxlength");
     REQUIRE_RAISES(b.recv_bytes(3), pyconc::OSError, "bad message length");
@@ -101,7 +108,8 @@ TEST_CASE("recv_bytes(maxlength): a longer message is 'bad message length' and t
     CHECK(a.recv_bytes() == "still writable");
   }
   SECTION("read-only end: closed afterwards") {
-    auto [reader, writer] = mp::Pipe(false);
+    const auto pipe6 = mp::Pipe(false);
+    mp::Connection reader = pipe6.first, writer = pipe6.second;
     writer.send_bytes("abcdef");
     CHECK(reader.recv_bytes(6) == "abcdef");
     writer.send_bytes("abcdef");
@@ -113,7 +121,8 @@ TEST_CASE("recv_bytes(maxlength): a longer message is 'bad message length' and t
 
 TEST_CASE("recv_bytes_into: into a buffer at an offset; BufferTooShort carries a message that does not fit",
           "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe7 = mp::Pipe();
+  mp::Connection a = pipe7.first, b = pipe7.second;
   std::array<char, 8> buf{};
   a.send_bytes("abc");
   CHECK(b.recv_bytes_into(buf, 2) == 3);
@@ -136,7 +145,8 @@ TEST_CASE("recv_bytes_into: into a buffer at an offset; BufferTooShort carries a
 }
 
 TEST_CASE("the end of the stream: EOFError once the peer is closed and nothing is left", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe8 = mp::Pipe();
+  mp::Connection a = pipe8.first, b = pipe8.second;
   a.send(5);
   a.close();
   CHECK(b.poll());
@@ -147,7 +157,8 @@ TEST_CASE("the end of the stream: EOFError once the peer is closed and nothing i
 }
 
 TEST_CASE("a closed connection raises 'handle is closed' for everything; close() is idempotent", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe9 = mp::Pipe();
+  mp::Connection a = pipe9.first, b = pipe9.second;
   auto copy = a;
   a.close();
   a.close();
@@ -168,13 +179,15 @@ TEST_CASE("a send whose reader is gone raises BrokenPipeError; SIGPIPE is neithe
   ::sigaction(SIGPIPE, nullptr, &before);
   REQUIRE(before.sa_handler == SIG_DFL);  // a SIGPIPE would kill this test
   SECTION("socket pair") {
-    auto [a, b] = mp::Pipe();
+    const auto pipe10 = mp::Pipe();
+    mp::Connection a = pipe10.first, b = pipe10.second;
     b.close();
     CHECK_THROWS_AS(a.send_bytes(std::string(100000, 'x')), pyconc::BrokenPipeError);
     CHECK_THROWS_AS(a.send(1), pyconc::BrokenPipeError);
   }
   SECTION("OS pipe") {
-    auto [reader, writer] = mp::Pipe(false);
+    const auto pipe11 = mp::Pipe(false);
+    mp::Connection reader = pipe11.first, writer = pipe11.second;
     reader.close();
     CHECK_THROWS_AS(writer.send_bytes("x"), pyconc::BrokenPipeError);
     CHECK_THROWS_AS(writer.send_bytes(std::string(100000, 'x')), pyconc::BrokenPipeError);
@@ -188,7 +201,8 @@ TEST_CASE("a send whose reader is gone raises BrokenPipeError; SIGPIPE is neithe
 }
 
 TEST_CASE("poll(timeout): waits at most the timeout; poll() does not wait; poll(std::nullopt) waits", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe12 = mp::Pipe();
+  mp::Connection a = pipe12.first, b = pipe12.second;
   CHECK_FALSE(b.poll());
   CHECK_FALSE(b.poll(-1));
   pyconc_test::Stopwatch watch;
@@ -205,7 +219,8 @@ TEST_CASE("poll(timeout): waits at most the timeout; poll() does not wait; poll(
 }
 
 TEST_CASE("large messages: above 16 KiB and several MiB arrive whole", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe13 = mp::Pipe();
+  mp::Connection a = pipe13.first, b = pipe13.second;
   std::string big(5 << 20, '\0');
   for (std::size_t i = 0; i < big.size(); ++i)
     big[i] = static_cast<char>(i * 7);
@@ -219,7 +234,8 @@ TEST_CASE("large messages: above 16 KiB and several MiB arrive whole", "[connect
 }
 
 TEST_CASE("hostile bytes raise UnpicklingError and the connection stays usable", "[connection]") {
-  auto [a, b] = mp::Pipe();
+  const auto pipe14 = mp::Pipe();
+  mp::Connection a = pipe14.first, b = pipe14.second;
   a.send_bytes("not a pickle at all");
   CHECK_THROWS_AS(b.recv<int>(), pyconc::pickle::UnpicklingError);
   a.send(std::string("a string"));
@@ -230,8 +246,10 @@ TEST_CASE("hostile bytes raise UnpicklingError and the connection stays usable",
 
 TEST_CASE("connection::wait returns the ready connections and sentinels, in order; timeouts", "[connection]") {
   ProcessGuard guard;
-  auto [a1, b1] = mp::Pipe();
-  auto [a2, b2] = mp::Pipe();
+  const auto pipe15 = mp::Pipe();
+  mp::Connection a1 = pipe15.first, b1 = pipe15.second;
+  const auto pipe16 = mp::Pipe();
+  mp::Connection a2 = pipe16.first, b2 = pipe16.second;
   CHECK(mp::connection::wait({b1, b2}, 0.05).empty());
   CHECK(mp::connection::wait({b1, b2}, -1).empty());
   a2.send(1);
@@ -253,7 +271,8 @@ TEST_CASE("connection::wait returns the ready connections and sentinels, in orde
 
 TEST_CASE("a child process sends on a pipe and the parent receives", "[connection]") {
   ProcessGuard guard;
-  auto [parent_conn, child_conn] = mp::Pipe();
+  const auto pipe17 = mp::Pipe();
+  mp::Connection parent_conn = pipe17.first, child_conn = pipe17.second;
   mp::Process p([child_conn = child_conn] {
     child_conn.send(std::vector<std::string>{"hello", "from", "child"});
     child_conn.close();
@@ -271,7 +290,8 @@ TEST_CASE("the wire format is CPython's: send_bytes/recv_bytes with a python3 pr
   ProcessGuard guard;
   const char* python = std::getenv("PYTHON");
   std::string interpreter = python != nullptr && *python != '\0' ? python : "python3";
-  auto [mine, theirs] = mp::Pipe();
+  const auto pipe18 = mp::Pipe();
+  mp::Connection mine = pipe18.first, theirs = pipe18.second;
   const int fd = ::dup(theirs.fileno());  // inherited: no close-on-exec
   theirs.close();
   const std::string fd_text = std::to_string(fd);

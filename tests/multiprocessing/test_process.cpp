@@ -24,6 +24,8 @@
 #include <vector>
 
 namespace mp = pyconc::multiprocessing;
+// Pipe ends are taken as two named handles, not a structured binding: clang 14 cannot
+// capture structured bindings in lambdas (C++20 allows it; clang 16 does).
 using pyconc_test::ProcessGuard;
 
 namespace {
@@ -60,7 +62,8 @@ void sleep_forever() {
 
 TEST_CASE("run_proc: a target with args runs in a child process with its own pid", "[process]") {
   ProcessGuard guard;
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe1 = mp::Pipe(false);
+  mp::Connection reader = pipe1.first, writer = pipe1.second;
   mp::Process p(
       [writer = writer](std::string name) {
         writer.send(std::tuple{name, pyconc::os::getpid()});
@@ -104,7 +107,8 @@ TEST_CASE("exitcode: 0 on return, n after sys::exit(n), 1 after an exception, -N
   CHECK(bad.exitcode() == 1);
   CHECK(err.text() == "Process Bad:\nValueError: boom\n");
 
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe2 = mp::Pipe(false);
+  mp::Connection reader = pipe2.first, writer = pipe2.second;
   mp::Process term([reader = reader] { wait_readable(reader.fileno()); });
   mp::Process killed([reader = reader] { wait_readable(reader.fileno()); });
   term.start();
@@ -140,7 +144,8 @@ TEST_CASE("names: Process-N from one counter, a child's child Process-N:M; curre
   named.name("renamed");
   CHECK(named.name() == "renamed");
 
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe3 = mp::Pipe(false);
+  mp::Connection reader = pipe3.first, writer = pipe3.second;
   mp::Process outer([writer = writer] {
     const std::string me = mp::current_process().name();
     const auto parent = mp::parent_process();
@@ -176,7 +181,8 @@ TEST_CASE("repr as CPython's: initial, started, stopped exitcode=-SIGTERM, daemo
   ProcessGuard guard;
   const std::string me = std::to_string(pyconc::os::getpid());
   CHECK(mp::current_process().repr() == "<_MainProcess name='MainProcess' parent=None started>");
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe4 = mp::Pipe(false);
+  mp::Connection reader = pipe4.first, writer = pipe4.second;
   mp::Process p([reader = reader] { wait_readable(reader.fileno()); }, {.name = "P", .daemon = true});
   CHECK(p.repr() == "<Process name='P' parent=" + me + " initial daemon>");
   p.start();
@@ -213,7 +219,8 @@ TEST_CASE("misuse raises CPython's exceptions and messages", "[process]") {
   REQUIRE_RAISES(p.pid(), pyconc::ValueError, "process object is closed");
   REQUIRE_RAISES(p.sentinel(), pyconc::ValueError, "process object is closed");
 
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe5 = mp::Pipe(false);
+  mp::Connection reader = pipe5.first, writer = pipe5.second;
   mp::Process running([reader = reader] { wait_readable(reader.fileno()); });
   running.start();
   REQUIRE_RAISES(running.close(), pyconc::ValueError,
@@ -266,7 +273,8 @@ TEST_CASE("misuse raises CPython's exceptions and messages", "[process]") {
 
 TEST_CASE("join(timeout) returns after the timeout with the process still running", "[process]") {
   ProcessGuard guard;
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe6 = mp::Pipe(false);
+  mp::Connection reader = pipe6.first, writer = pipe6.second;
   mp::Process p([reader = reader, writer = writer] {
     writer.close();  // the child's copy: the parent's close() must be the last
     wait_readable(reader.fileno());
@@ -286,7 +294,8 @@ TEST_CASE("join(timeout) returns after the timeout with the process still runnin
 
 TEST_CASE("sentinel: a pidfd, readable once the process has ended; connection::wait over sentinels", "[process]") {
   ProcessGuard guard;
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe7 = mp::Pipe(false);
+  mp::Connection reader = pipe7.first, writer = pipe7.second;
   mp::Process slow([reader = reader] { wait_readable(reader.fileno()); });
   mp::Process quick([] {});
   slow.start();
@@ -306,7 +315,8 @@ TEST_CASE("sentinel: a pidfd, readable once the process has ended; connection::w
 TEST_CASE("active_children lists running children and reaps those that ended", "[process]") {
   ProcessGuard guard;
   CHECK(mp::active_children().empty());
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe8 = mp::Pipe(false);
+  mp::Connection reader = pipe8.first, writer = pipe8.second;
   auto waiter = [reader = reader, writer = writer] {
     writer.close();
     wait_readable(reader.fileno());
@@ -365,7 +375,8 @@ TEST_CASE("the parent's buffered output is written once; the child's output is f
 
 TEST_CASE("a child joins its own non-daemon threads before it ends", "[process]") {
   ProcessGuard guard;
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe9 = mp::Pipe(false);
+  mp::Connection reader = pipe9.first, writer = pipe9.second;
   mp::Process p([writer = writer] {
     pyconc::threading::Thread t([writer] {
       pyconc::time::sleep(0.1);
@@ -382,9 +393,11 @@ TEST_CASE("a child joins its own non-daemon threads before it ends", "[process]"
 
 TEST_CASE("at a child's exit its daemonic children get SIGTERM and the others are joined", "[process]") {
   ProcessGuard guard;
-  auto [reader, writer] = mp::Pipe(false);
+  const auto pipe10 = mp::Pipe(false);
+  mp::Connection reader = pipe10.first, writer = pipe10.second;
   mp::Process parent([writer = writer] {
-    auto [r, w] = mp::Pipe(false);
+    const auto pipe11 = mp::Pipe(false);
+    mp::Connection r = pipe11.first, w = pipe11.second;
     mp::Process daemon_child([r = r] { wait_readable(r.fileno()); }, {.daemon = true});
     mp::Process plain_child([writer] {
       pyconc::time::sleep(0.1);
@@ -577,8 +590,10 @@ TEST_CASE("forkserver: children forked by the server; exit codes, signals and se
 TEST_CASE("with the GIL on, join, sentinel waits and recv release it", "[process][gil]") {
   ProcessGuard guard(20);
   pyconc::gil::enable();
-  auto [reader, writer] = mp::Pipe(false);
-  auto [result_reader, result_writer] = mp::Pipe(false);
+  const auto pipe12 = mp::Pipe(false);
+  mp::Connection reader = pipe12.first, writer = pipe12.second;
+  const auto pipe13 = mp::Pipe(false);
+  mp::Connection result_reader = pipe13.first, result_writer = pipe13.second;
   mp::Process p([reader = reader, writer = writer, result_writer = result_writer] {
     writer.close();
     wait_readable(reader.fileno());

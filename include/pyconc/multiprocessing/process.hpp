@@ -675,6 +675,8 @@ class Process {
           if (!pyconc::detail::code_address_of(reinterpret_cast<const void*>(fn), where))
             pyconc::detail::raise<pickle::PicklingError>("cannot find the target function in the program's code");
           call.target = where;
+        } else {
+          static_cast<void>(fn);  // a stateless callable: the child makes its own
         }
         call.args = pickle::dumps(args);
         return call;
