@@ -507,6 +507,31 @@ TEST_CASE("spawn: functions, static member functions, captureless lambdas and fu
   CHECK(err.text() == "Process R:\nValueError: boom\n");
 }
 
+void answer(mp::Connection conn, int x) {
+  conn.send(std::vector<int>{x, x * 2});
+  conn.send(mp::current_process().name());
+}
+
+TEST_CASE("spawn and forkserver: a Connection passed as an argument reaches the child", "[process][spawn]") {
+  ProcessGuard guard;
+  for (const std::string method : {"spawn", "forkserver"}) {
+    INFO(method);
+    const auto pipe = mp::Pipe();
+    mp::Connection mine = pipe.first, theirs = pipe.second;
+    auto p = mp::get_context(method).Process(answer, std::tuple{theirs, 21});
+    p.start();
+    theirs.close();
+    CHECK(mine.recv<std::vector<int>>() == std::vector<int>{21, 42});
+    CHECK(mine.recv<std::string>() == p.name());
+    CHECK_THROWS_AS(mine.recv<int>(), pyconc::EOFError);  // the child's end closed with it
+    p.join();
+    CHECK(p.exitcode() == 0);
+  }
+  // Anywhere else a Connection does not pickle.
+  const auto pipe = mp::Pipe();
+  CHECK_THROWS_AS(pipe.first.send(pipe.second), pyconc::pickle::PicklingError);
+}
+
 TEST_CASE("spawn: terminate, kill and sentinels work as for fork", "[process][spawn]") {
   ProcessGuard guard;
   mp::SpawnProcess p(sleep_forever);

@@ -7,6 +7,8 @@ Defines:
 - `detail::write_all`            writes a whole buffer; never raises SIGPIPE (an error instead).
 - `detail::read_some`, `read_exact`   reads, resuming after `EINTR`.
 - `detail::pidfd_open`, `pidfd_send_signal`, `wait_child`   a child process through its pidfd.
+- `detail::InheritedFds`, `inherited_fds`   descriptors passed to a spawned child with its
+                                            arguments (a `Connection` pickles as an index here).
 
 Every descriptor pyconc opens is `O_CLOEXEC`. Nothing here changes a signal disposition:
 a write to a pipe whose reader is gone blocks `SIGPIPE` in the calling thread for the
@@ -20,6 +22,7 @@ handling (default, ignored or a handler) is untouched.
 #include <cstddef>  // std::size_t, std::byte
 #include <ctime>    // timespec
 #include <utility>  // std::exchange
+#include <vector>   // std::vector
 
 #include <pthread.h>      // pthread_sigmask
 #include <sys/socket.h>   // send, MSG_NOSIGNAL
@@ -64,6 +67,21 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+/**
+Descriptors that cross into a spawned or forkserver child with its arguments. While the parent
+pickles the arguments, `collect` gathers the descriptors of the `Connection`s among them (each
+pickles as its index there); while the child unpickles them, `table` holds the descriptors it
+received, in the same order (an entry is -1 once taken). Per thread.
+*/
+struct InheritedFds {
+  std::vector<int>* collect = nullptr;
+  std::vector<int>* table = nullptr;
+};
+inline InheritedFds& inherited_fds() noexcept {
+  thread_local InheritedFds fds;
+  return fds;
+}
 
 /** Whether `fd` is a socket (then `send(MSG_NOSIGNAL)` writes without `SIGPIPE`). */
 [[nodiscard]] inline bool is_socket(int fd) noexcept {

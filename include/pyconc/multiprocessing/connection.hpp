@@ -100,7 +100,8 @@ Python: `multiprocessing.connection.Connection`: one end of a pipe made by `Pipe
 
 A copyable handle: copies refer to the same end, and the descriptor is closed by `close()` or
 with the last handle. A child process started by fork inherits the handles it captures or
-receives as arguments, as in Python.
+receives as arguments, as in Python; one started by spawn or forkserver receives the
+descriptor of each `Connection` among its arguments, and a new handle to it.
 
 Messages keep their boundaries: each `send_bytes` is one `recv_bytes`. `send(obj)` pickles
 with `pyconc::pickle` and `recv<T>()` unpickles a `T`; a message that is not a `T` raises
@@ -115,7 +116,8 @@ Thread safety: as CPython's, a connection is not locked: two threads may use the
 directions of one duplex end at once, but two threads sending (or receiving) on one end at
 once may interleave their messages.
 
-Differs from Python: `recv()` names the type it expects, `recv<T>()`; there is no
+Differs from Python: `recv()` names the type it expects, `recv<T>()`; a `Connection` is not
+sent over another connection (`send(conn)` raises `pickle::PicklingError`); there is no
 `Listener`/`Client` (network connections with authentication) yet.
 */
 class Connection {
@@ -465,6 +467,44 @@ using connection::Connection;
 using connection::Pipe;
 
 }  // namespace multiprocessing
+
+namespace detail {
+
+/**
+A `Connection` pickles only as an argument of a process being started by spawn or forkserver:
+its descriptor goes to the child beside the pickle (see `InheritedFds`), and the child's
+`Connection` is a new handle to that descriptor. Anywhere else `dumps` raises `PicklingError`
+(a connection is not sent over another connection).
+*/
+template <>
+struct PickleCodec<multiprocessing::connection::Connection> {
+  static constexpr bool supported = true;
+  static constexpr std::size_t min_size() { return 6; }
+  static std::string describe() { return "Connection"; }
+  static void dump(PickleWriter& w, const multiprocessing::connection::Connection& c) {
+    std::vector<int>* collect = inherited_fds().collect;
+    if (collect == nullptr) {
+      raise<pickle::PicklingError>(
+          "a Connection can only be pickled as an argument of a process being started, which inherits it");
+    }
+    collect->push_back(c.fileno());
+    w.integer(static_cast<std::uint32_t>(collect->size() - 1));
+    w.flag(c.readable());
+    w.flag(c.writable());
+  }
+  static multiprocessing::connection::Connection load(PickleReader& r) {
+    const auto index = r.integer<std::uint32_t>();
+    const bool readable = r.flag("Connection readable");
+    const bool writable = r.flag("Connection writable");
+    std::vector<int>* table = inherited_fds().table;
+    if (table == nullptr || index >= table->size() || (*table)[index] < 0 || (!readable && !writable)) {
+      raise<pickle::UnpicklingError>("a Connection can only be unpickled by the process it was passed to");
+    }
+    return multiprocessing::connection::Connection(std::exchange((*table)[index], -1), readable, writable);
+  }
+};
+
+}  // namespace detail
 }  // namespace v0
 }  // namespace pyconc
 

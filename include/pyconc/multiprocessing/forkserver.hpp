@@ -51,21 +51,26 @@ namespace pyconc {
 inline namespace v0 {
 namespace detail {
 
-/** Sends `size` bytes and, when `fd >= 0`, the descriptor `fd` with them. Returns 0 or an errno. */
-inline int send_with_fd(int socket, const void* data, std::size_t size, int fd) noexcept {
+/** The most descriptors one message carries (Linux's SCM_MAX_FD). */
+inline constexpr std::size_t max_fds_per_message = 253;
+
+/** Sends `size` bytes and the descriptors `fds` with them (at most 253). Returns 0 or an errno. */
+inline int send_with_fds(int socket, const void* data, std::size_t size, const std::vector<int>& fds) noexcept {
   iovec io{const_cast<void*>(data), size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds_per_message)] = {};
   msghdr msg{};
   msg.msg_iov = &io;
   msg.msg_iovlen = 1;
-  if (fd >= 0) {
+  if (fds.size() > max_fds_per_message)
+    return EINVAL;
+  if (!fds.empty()) {
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   for (;;) {
     const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
@@ -77,13 +82,20 @@ inline int send_with_fd(int socket, const void* data, std::size_t size, int fd) 
   }
 }
 
+/** `send_with_fds` of one descriptor, or none when `fd < 0`. */
+inline int send_with_fd(int socket, const void* data, std::size_t size, int fd) noexcept {
+  return fd >= 0 ? send_with_fds(socket, data, size, std::vector<int>{fd})
+                 : send_with_fds(socket, data, size, std::vector<int>{});
+}
+
 /**
-Receives exactly `size` bytes (one message of a stream socket) and the descriptor sent with
-them, if any (close-on-exec). Returns the count received (0 at end of stream), or -1.
+Receives exactly `size` bytes (one message of a stream socket) and the descriptors sent with
+them, if any (close-on-exec, appended to `fds`). Returns the count received (0 at end of
+stream), or -1.
 */
-inline ssize_t receive_with_fd(int socket, void* data, std::size_t size, Fd& fd) noexcept {
+inline ssize_t receive_with_fds(int socket, void* data, std::size_t size, std::vector<Fd>& fds) noexcept {
   iovec io{data, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds_per_message)] = {};
   msghdr msg{};
   msg.msg_iov = &io;
   msg.msg_iovlen = 1;
@@ -99,9 +111,12 @@ inline ssize_t receive_with_fd(int socket, void* data, std::size_t size, Fd& fd)
     return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int received = -1;
-      std::memcpy(&received, CMSG_DATA(c), sizeof(int));
-      fd.reset(received);
+      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int received = -1;
+        std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds.emplace_back(received);
+      }
     }
   }
   if (static_cast<std::size_t>(n) < size) {
@@ -110,6 +125,15 @@ inline ssize_t receive_with_fd(int socket, void* data, std::size_t size, Fd& fd)
       return -1;
     n += rest;
   }
+  return n;
+}
+
+/** `receive_with_fds` expecting at most one descriptor, into `fd`. */
+inline ssize_t receive_with_fd(int socket, void* data, std::size_t size, Fd& fd) noexcept {
+  std::vector<Fd> fds;
+  const ssize_t n = receive_with_fds(socket, data, size, fds);
+  if (!fds.empty())
+    fd = std::move(fds.front());
   return n;
 }
 
@@ -189,7 +213,7 @@ inline void ensure_forkserver(ForkServer& s) {
   s.control = std::move(mine);
 }
 
-inline void start_forkserver_child(ProcessState& state, const std::string& payload) {
+inline void start_forkserver_child(ProcessState& state, const std::string& payload, const std::vector<int>& fds) {
   auto& s = forkserver();
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
@@ -205,6 +229,10 @@ inline void start_forkserver_child(ProcessState& state, const std::string& paylo
   }
   theirs.reset();
   send_payload(mine.get(), payload, true);
+  // The descriptors of the Connections among the arguments, for the child (always one message).
+  const char marker = 'D';
+  if (const int error = send_with_fds(mine.get(), &marker, 1, fds); error != 0)
+    raise_errno(error);
   unsigned char reply[8];
   Fd pidfd;
   ssize_t n = 0;
@@ -229,8 +257,14 @@ inline void start_forkserver_child(ProcessState& state, const std::string& paylo
 [[noreturn]] inline void forkserver_child(int fd) {
   std::signal(SIGINT, SIG_DFL);
   const std::string payload = receive_payload(fd);
+  char marker = 0;
+  std::vector<Fd> received;
+  receive_with_fds(fd, &marker, 1, received);
   ::close(fd);
-  std::exit(run_spawn_payload(payload));
+  std::vector<int> fds;
+  for (Fd& f : received)
+    fds.push_back(f.release());
+  std::exit(run_spawn_payload(payload, std::move(fds)));
 }
 
 [[noreturn]] inline void forkserver_main(int control_fd) {

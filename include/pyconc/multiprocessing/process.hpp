@@ -45,10 +45,8 @@ working.
 #include <cstdlib>      // std::exit
 #include <cstring>      // std::strcmp, std::strlen
 #include <exception>    // std::exception_ptr, std::current_exception
-#include <fstream>      // std::ifstream
 #include <functional>   // std::function
 #include <iosfwd>       // std::ostream
-#include <iterator>     // std::istreambuf_iterator
 #include <memory>       // std::shared_ptr, std::make_shared
 #include <mutex>        // std::lock_guard
 #include <optional>     // std::optional
@@ -917,16 +915,17 @@ using SpawnPayload = std::tuple<std::string, std::uint64_t,                     
                                 std::string,                                       // pickled args
                                 std::string, std::vector<int>, bool, std::string,  // name, identity, daemon, authkey
                                 long, std::string,                                 // parent pid, class name
-                                bool, double>;                                     // GIL on, switch interval
+                                bool, double,                                      // GIL on, switch interval
+                                std::uint32_t>;                                    // descriptors passed
 
-inline std::string make_spawn_payload(const ProcessState& state, const SpawnCall& call) {
+inline std::string make_spawn_payload(const ProcessState& state, const SpawnCall& call, std::size_t fd_count) {
   CodeAddress anchor;
   code_address_of(reinterpret_cast<const void*>(&spawn_anchor), anchor);
   const CodeAddress target = call.target.value_or(CodeAddress{});
   return pickle::dumps(SpawnPayload{anchor.object, anchor.offset, call.entry.object, call.entry.offset,
                                     call.target.has_value(), target.object, target.offset, call.args, state.name,
                                     state.identity, state.daemon, state.authkey, state.parent_pid, state.class_name,
-                                    gil::enabled(), sys::getswitchinterval()});
+                                    gil::enabled(), sys::getswitchinterval(), static_cast<std::uint32_t>(fd_count)});
 }
 
 /** Sends `payload` (length first) on `fd`. */
@@ -964,8 +963,11 @@ inline std::string receive_payload(int fd) {
   return payload;
 }
 
-/** Runs, in a spawned (or forkserver) child, the call `payload` describes. Returns the exit code. */
-inline int run_spawn_payload(const std::string& payload) {
+/**
+Runs, in a spawned (or forkserver) child, the call `payload` describes, with the descriptors
+`fds` passed beside it. Returns the exit code.
+*/
+inline int run_spawn_payload(const std::string& payload, std::vector<int> fds) {
   SpawnPayload p;
   try {
     p = pickle::loads<SpawnPayload>(payload);
@@ -974,7 +976,11 @@ inline int run_spawn_payload(const std::string& payload) {
     return 1;
   }
   auto& [anchor_object, anchor_offset, entry_object, entry_offset, has_target, target_object, target_offset, args, name,
-         identity, daemon, authkey, parent_pid, class_name, gil_was_on, interval] = p;
+         identity, daemon, authkey, parent_pid, class_name, gil_was_on, interval, fd_count] = p;
+  if (fd_count != fds.size()) {
+    write_stderr("pyconc: a spawned child did not receive the descriptors of its arguments\n");
+    return 1;
+  }
   const auto anchor = resolve_code_address(CodeAddress{anchor_object, anchor_offset});
   const auto entry = resolve_code_address(CodeAddress{entry_object, entry_offset});
   const auto target = has_target ? resolve_code_address(CodeAddress{target_object, target_offset}) : 0;
@@ -996,14 +1002,30 @@ inline int run_spawn_payload(const std::string& payload) {
     gil::enable();
   }
   const auto run = reinterpret_cast<SpawnEntry>(entry);
-  const std::string_view call_args = args;  // a lambda cannot capture structured bindings (C++20)
-  return bootstrap_child(state, [run, target, call_args] { run(target, call_args); });
+  const std::string_view call_args = args;  // a lambda cannot capture structured bindings (clang 14)
+  inherited_fds().table = &fds;             // the Connections among the arguments take theirs
+  const int code = bootstrap_child(state, [run, target, call_args] { run(target, call_args); });
+  inherited_fds().table = nullptr;
+  for (const int fd : fds) {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  return code;
 }
 
-/** This program's command line, from /proc/self/cmdline. */
+/** This program's command line, from /proc/self/cmdline (opened close-on-exec, as every fd pyconc opens). */
 inline std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string all;
+  const Fd file(::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC));
+  if (file) {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = read_some(file.get(), buffer, sizeof buffer);
+      if (n <= 0)
+        break;
+      all.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
   std::vector<std::string> args;
   std::size_t start = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -1017,8 +1039,8 @@ inline std::vector<std::string> own_command_line() {
 
 /** The forkserver's loop (`forkserver.hpp`); run by `freeze_support()` in the server. */
 [[noreturn]] inline void forkserver_main(int control_fd);
-/** Starts `state`'s process through the forkserver (`forkserver.hpp`). */
-inline void start_forkserver_child(ProcessState& state, const std::string& payload);
+/** Starts `state`'s process through the forkserver, passing it `fds` (`forkserver.hpp`). */
+inline void start_forkserver_child(ProcessState& state, const std::string& payload, const std::vector<int>& fds);
 
 }  // namespace detail
 
@@ -1101,27 +1123,50 @@ inline void Process::start_fork() {
 
 inline void Process::start_spawn(StartMethod method) {
   namespace d = pyconc::detail;
-  const std::string payload = d::make_spawn_payload(*state_, state_->spawn_call());
+  // Pickling the arguments gathers the descriptors of the Connections among them.
+  std::vector<int> passed;
+  d::SpawnCall call;
+  {
+    auto& context = d::inherited_fds();
+    std::vector<int>* const outer = context.collect;
+    context.collect = &passed;
+    try {
+      call = state_->spawn_call();
+    } catch (...) {
+      context.collect = outer;
+      throw;
+    }
+    context.collect = outer;
+  }
+  const std::string payload = d::make_spawn_payload(*state_, call, passed.size());
   if (method == StartMethod::forkserver) {
-    d::start_forkserver_child(*state_, payload);
+    d::start_forkserver_child(*state_, payload, passed);
     return;
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
+  // The child gets the payload's pipe as descriptor 3 and the passed ones as 4, 5, ...: each
+  // is first copied above that range, so that no dup2 overwrites a source still to be copied.
+  const int first_free = 4 + static_cast<int>(passed.size());
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0)
     d::raise_errno(errno);
-  d::Fd reader(fds[0]);
-  d::Fd writer(fds[1]);
-  if (reader.get() == 3) {  // the child's descriptor 3 is made from it: keep them apart
-    reader.reset(::fcntl(fds[0], F_DUPFD_CLOEXEC, 4));
-    if (!reader)
-      d::raise_errno(errno);
-  }
+  d::Fd pipe_reader(ends[0]);
+  d::Fd writer(ends[1]);
+  d::Fd reader(::fcntl(pipe_reader.get(), F_DUPFD_CLOEXEC, first_free));
+  std::vector<d::Fd> sources;
+  for (const int fd : passed)
+    sources.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, first_free));
+  if (!reader || std::any_of(sources.begin(), sources.end(), [](const d::Fd& f) { return !f; }))
+    d::raise_errno(errno);
+  pipe_reader.reset();
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);  // CPython's child has no stdin
   ::posix_spawn_file_actions_adddup2(&actions, reader.get(), 3);
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    ::posix_spawn_file_actions_adddup2(&actions, sources[i].get(), 4 + static_cast<int>(i));
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, 4);  // as CPython's: the child inherits only what it needs
+  // As CPython's: the child inherits only what it needs.
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, first_free);
 #endif
   std::string arg0 = program_invocation_name != nullptr ? program_invocation_name : "pyconc-child";
   std::string marker = "--multiprocessing-fork";
@@ -1217,7 +1262,17 @@ inline void freeze_support() {
   if (marker == "--multiprocessing-fork") {
     std::string payload = d::receive_payload(fd);
     ::close(fd);
-    std::exit(d::run_spawn_payload(payload));
+    std::vector<int> passed;  // the Connections' descriptors follow the pipe's: 4, 5, ...
+    try {
+      const auto fd_count = std::get<16>(pickle::loads<d::SpawnPayload>(payload));
+      for (std::uint32_t i = 0; i < fd_count; ++i) {
+        passed.push_back(4 + static_cast<int>(i));
+        ::fcntl(passed.back(), F_SETFD, FD_CLOEXEC);  // inherited across exec; not beyond
+      }
+    } catch (const pickle::UnpicklingError&) {
+      // run_spawn_payload reports it
+    }
+    std::exit(d::run_spawn_payload(payload, std::move(passed)));
   }
   if (marker == "--multiprocessing-forkserver")
     d::forkserver_main(fd);
