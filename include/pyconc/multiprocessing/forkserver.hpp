@@ -36,7 +36,6 @@ restore the default, as in CPython.
 #include <vector>   // std::vector
 
 #include <poll.h>        // pollfd, ppoll
-#include <spawn.h>       // posix_spawn
 #include <sys/socket.h>  // socketpair, sendmsg, recvmsg, SCM_RIGHTS
 #include <unistd.h>      // fork
 #include <csignal>       // std::signal, SIGINT
@@ -187,29 +186,8 @@ inline void ensure_forkserver(ForkServer& s) {
     raise_errno(errno);
   Fd mine(pair[0]);
   Fd theirs(pair[1]);
-  if (theirs.get() == 3) {
-    theirs.reset(::fcntl(pair[1], F_DUPFD_CLOEXEC, 4));
-    if (!theirs)
-      raise_errno(errno);
-  }
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, 4);
-#endif
-  std::string arg0 = program_invocation_name != nullptr ? program_invocation_name : "pyconc-forkserver";
-  std::string marker = "--multiprocessing-forkserver";
-  std::string handle = "pipe_handle=3";
-  char* argv[] = {arg0.data(), marker.data(), handle.data(), nullptr};
-  std::fflush(nullptr);
   pid_t pid = 0;
-  const int error = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (error != 0)
-    raise_errno(error);
-  s.pidfd.reset(pidfd_open(pid));
+  s.pidfd = spawn_self("--multiprocessing-forkserver", theirs.get(), {}, pid);
   s.control = std::move(mine);
 }
 

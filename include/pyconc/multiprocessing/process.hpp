@@ -1013,6 +1013,42 @@ inline int run_spawn_payload(const std::string& payload, std::vector<int> fds) {
   return code;
 }
 
+/**
+Starts this program's executable again (`posix_spawn` of /proc/self/exe) with the arguments
+`marker pipe_handle=3`, which `freeze_support()` recognises. The child's stdin is /dev/null
+(as CPython's), its descriptor 3 is `handle` and 4, 5, ... are `passed`; it inherits no other
+descriptor. Returns the child's pidfd (its pid in `pid`).
+*/
+inline Fd spawn_self(const char* marker, int handle, const std::vector<int>& passed, pid_t& pid) {
+  // Each source is first copied above the target range, so that no dup2 overwrites a source
+  // still to be copied.
+  const int first_free = 4 + static_cast<int>(passed.size());
+  std::vector<Fd> sources;
+  sources.emplace_back(::fcntl(handle, F_DUPFD_CLOEXEC, first_free));
+  for (const int fd : passed)
+    sources.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, first_free));
+  if (std::any_of(sources.begin(), sources.end(), [](const Fd& f) { return !f; }))
+    raise_errno(errno);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    ::posix_spawn_file_actions_adddup2(&actions, sources[i].get(), 3 + static_cast<int>(i));
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, first_free);  // as CPython's: only what it needs
+#endif
+  std::string arg0 = program_invocation_name != nullptr ? program_invocation_name : "pyconc-child";
+  std::string marker_arg = marker;
+  std::string handle_arg = "pipe_handle=3";
+  char* argv[] = {arg0.data(), marker_arg.data(), handle_arg.data(), nullptr};
+  std::fflush(nullptr);
+  const int error = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (error != 0)
+    raise_errno(error);
+  return Fd(pidfd_open(pid));
+}
+
 /** This program's command line, from /proc/self/cmdline (opened close-on-exec, as every fd pyconc opens). */
 inline std::vector<std::string> own_command_line() {
   std::string all;
@@ -1143,42 +1179,13 @@ inline void Process::start_spawn(StartMethod method) {
     d::start_forkserver_child(*state_, payload, passed);
     return;
   }
-  // The child gets the payload's pipe as descriptor 3 and the passed ones as 4, 5, ...: each
-  // is first copied above that range, so that no dup2 overwrites a source still to be copied.
-  const int first_free = 4 + static_cast<int>(passed.size());
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0)
     d::raise_errno(errno);
-  d::Fd pipe_reader(ends[0]);
+  d::Fd reader(ends[0]);
   d::Fd writer(ends[1]);
-  d::Fd reader(::fcntl(pipe_reader.get(), F_DUPFD_CLOEXEC, first_free));
-  std::vector<d::Fd> sources;
-  for (const int fd : passed)
-    sources.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, first_free));
-  if (!reader || std::any_of(sources.begin(), sources.end(), [](const d::Fd& f) { return !f; }))
-    d::raise_errno(errno);
-  pipe_reader.reset();
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);  // CPython's child has no stdin
-  ::posix_spawn_file_actions_adddup2(&actions, reader.get(), 3);
-  for (std::size_t i = 0; i < sources.size(); ++i)
-    ::posix_spawn_file_actions_adddup2(&actions, sources[i].get(), 4 + static_cast<int>(i));
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  // As CPython's: the child inherits only what it needs.
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, first_free);
-#endif
-  std::string arg0 = program_invocation_name != nullptr ? program_invocation_name : "pyconc-child";
-  std::string marker = "--multiprocessing-fork";
-  std::string handle = "pipe_handle=3";
-  char* argv[] = {arg0.data(), marker.data(), handle.data(), nullptr};
-  std::fflush(nullptr);
   pid_t pid = 0;
-  const int error = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (error != 0)
-    d::raise_errno(error);
-  d::Fd pidfd(d::pidfd_open(pid));
+  d::Fd pidfd = d::spawn_self("--multiprocessing-fork", reader.get(), passed, pid);
   reader.reset();
   try {
     d::send_payload(writer.get(), payload, false);
