@@ -16,6 +16,7 @@ in the test thread).
                                            `require_child_passed` asserts that there were none.
 - `pyconc_test::wait_task_gone(tid)`       waits until a kernel thread of this process has exited.
 - `PYCONC_TEST_TSAN`                       1 when built with ThreadSanitizer.
+- `PYCONC_TEST_ASAN`                       1 when built with AddressSanitizer.
 */
 #ifndef PYCONC_TESTS_SUPPORT_HPP_INCLUDED
 #define PYCONC_TESTS_SUPPORT_HPP_INCLUDED
@@ -52,6 +53,17 @@ in the test thread).
 #endif
 #ifndef PYCONC_TEST_TSAN
 #define PYCONC_TEST_TSAN 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PYCONC_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PYCONC_TEST_ASAN 1
+#endif
+#endif
+#ifndef PYCONC_TEST_ASAN
+#define PYCONC_TEST_ASAN 0
 #endif
 
 namespace pyconc_test {
