@@ -518,9 +518,10 @@ class Process {
     check_child("can only test a child process");
     if (status() == pyconc::detail::ProcessState::Status::initial)
       return false;
-    if (state_->poll(false))
+    const bool ended = state_->poll(false).has_value();
+    if (ended)
       pyconc::detail::forget_child(state_.get());
-    return !state_->poll(false).has_value();
+    return !ended;
   }
 
   /** Python: `terminate()`: sends SIGTERM. No-op once the process has ended. */
@@ -779,12 +780,13 @@ class Process {
     check_child("can only join a child process");
     if (status() == pyconc::detail::ProcessState::Status::initial)
       pyconc::detail::raise<AssertionError>("can only join a started process");
+    std::optional<int> code;
     if (deadline.is_forever()) {
-      state_->poll(true);
+      code = state_->poll(true);
     } else if (pyconc::detail::wait_fd(state_->sentinel.get(), deadline) != 0) {
-      state_->poll(false);
+      code = state_->poll(false);
     }
-    if (state_->poll(false))
+    if (code)
       pyconc::detail::forget_child(state_.get());
   }
 
