@@ -128,7 +128,7 @@ TEST_CASE("InternalLock excludes and enters the gate only once when nested", "[d
   REQUIRE_FALSE(a.locked());
 }
 
-TEST_CASE("fork waits until another thread leaves its internal lock; the child finds it free",
+TEST_CASE("fork waits until another thread leaves its internal lock, the child finds it free",
           "[detail][fork_gate][fork]") {
   detail::InternalLock internal;
   threading::Lock user;

@@ -75,7 +75,7 @@ TEST_CASE("Pipe(false): a read-only end and a write-only end", "[connection]") {
   CHECK(reader.recv<int>() == 17);
 }
 
-TEST_CASE("send_bytes(buf, offset, size) sends a slice; bad offsets and sizes raise ValueError", "[connection]") {
+TEST_CASE("send_bytes(buf, offset, size) sends a slice, bad offsets and sizes raise ValueError", "[connection]") {
   const auto pipe4 = mp::Pipe();
   mp::Connection a = pipe4.first, b = pipe4.second;
   const std::string msg = "0123456789";
@@ -119,7 +119,7 @@ TEST_CASE("recv_bytes(maxlength): a longer message is 'bad message length' and t
   }
 }
 
-TEST_CASE("recv_bytes_into: into a buffer at an offset; BufferTooShort carries a message that does not fit",
+TEST_CASE("recv_bytes_into: into a buffer at an offset, BufferTooShort carries a message that does not fit",
           "[connection]") {
   const auto pipe7 = mp::Pipe();
   mp::Connection a = pipe7.first, b = pipe7.second;
@@ -156,7 +156,7 @@ TEST_CASE("the end of the stream: EOFError once the peer is closed and nothing i
   REQUIRE_RAISES(b.recv_bytes(), pyconc::EOFError, "");
 }
 
-TEST_CASE("a closed connection raises 'handle is closed' for everything; close() is idempotent", "[connection]") {
+TEST_CASE("a closed connection raises 'handle is closed' for everything, close() is idempotent", "[connection]") {
   const auto pipe9 = mp::Pipe();
   mp::Connection a = pipe9.first, b = pipe9.second;
   auto copy = a;
@@ -174,7 +174,7 @@ TEST_CASE("a closed connection raises 'handle is closed' for everything; close()
   REQUIRE_RAISES(a.recv_bytes_into(buf), pyconc::OSError, "handle is closed");
 }
 
-TEST_CASE("a send whose reader is gone raises BrokenPipeError; SIGPIPE is neither raised nor changed", "[connection]") {
+TEST_CASE("a send whose reader is gone raises BrokenPipeError, SIGPIPE is neither raised nor changed", "[connection]") {
   struct sigaction before {};
   ::sigaction(SIGPIPE, nullptr, &before);
   REQUIRE(before.sa_handler == SIG_DFL);  // a SIGPIPE would kill this test
@@ -200,7 +200,7 @@ TEST_CASE("a send whose reader is gone raises BrokenPipeError; SIGPIPE is neithe
   CHECK(after.sa_handler == SIG_DFL);
 }
 
-TEST_CASE("poll(timeout): waits at most the timeout; poll() does not wait; poll(std::nullopt) waits", "[connection]") {
+TEST_CASE("poll(timeout): waits at most the timeout, poll() does not wait, poll(std::nullopt) waits", "[connection]") {
   const auto pipe12 = mp::Pipe();
   mp::Connection a = pipe12.first, b = pipe12.second;
   CHECK_FALSE(b.poll());
@@ -244,7 +244,7 @@ TEST_CASE("hostile bytes raise UnpicklingError and the connection stays usable",
   CHECK(b.recv<int>() == 42);
 }
 
-TEST_CASE("connection::wait returns the ready connections and sentinels, in order; timeouts", "[connection]") {
+TEST_CASE("connection::wait returns the ready connections and sentinels, in order, timeouts", "[connection]") {
   ProcessGuard guard;
   const auto pipe15 = mp::Pipe();
   mp::Connection a1 = pipe15.first, b1 = pipe15.second;

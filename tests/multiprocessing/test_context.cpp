@@ -23,7 +23,7 @@ TEST_CASE("get_all_start_methods lists Linux's three, fork first", "[context]") 
   CHECK(mp::get_all_start_methods() == std::vector<std::string>{"fork", "spawn", "forkserver"});
 }
 
-TEST_CASE("the default method is fork, fixed by its first use; set_start_method then needs force", "[context]") {
+TEST_CASE("the default method is fork, fixed by its first use, set_start_method then needs force", "[context]") {
   CHECK_FALSE(mp::get_start_method(true));  // unset, and allow_none does not fix it
   mp::set_start_method("spawn");
   CHECK(mp::get_start_method() == "spawn");

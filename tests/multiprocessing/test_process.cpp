@@ -125,7 +125,7 @@ TEST_CASE("exitcode: 0 on return, n after sys::exit(n), 1 after an exception, -N
   CHECK(term.exitcode() == -SIGTERM);
 }
 
-TEST_CASE("names: Process-N from one counter, a child's child Process-N:M; current_process, parent_process",
+TEST_CASE("names: Process-N from one counter, a child's child Process-N:M, current_process, parent_process",
           "[process]") {
   ProcessGuard guard;
   CHECK(mp::current_process().name() == "MainProcess");
@@ -177,7 +177,7 @@ TEST_CASE("names: Process-N from one counter, a child's child Process-N:M; curre
   CHECK(from_inner[1] == outer.name());
 }
 
-TEST_CASE("repr as CPython's: initial, started, stopped exitcode=-SIGTERM, daemon; MainProcess", "[process]") {
+TEST_CASE("repr as CPython's: initial, started, stopped exitcode=-SIGTERM, daemon, MainProcess", "[process]") {
   ProcessGuard guard;
   const std::string me = std::to_string(pyconc::os::getpid());
   CHECK(mp::current_process().repr() == "<_MainProcess name='MainProcess' parent=None started>");
@@ -292,7 +292,7 @@ TEST_CASE("join(timeout) returns after the timeout with the process still runnin
   CHECK(p.exitcode() == 0);
 }
 
-TEST_CASE("sentinel: a pidfd, readable once the process has ended; connection::wait over sentinels", "[process]") {
+TEST_CASE("sentinel: a pidfd, readable once the process has ended, connection::wait over sentinels", "[process]") {
   ProcessGuard guard;
   const auto pipe7 = mp::Pipe(false);
   mp::Connection reader = pipe7.first, writer = pipe7.second;
@@ -350,7 +350,7 @@ TEST_CASE("a subclass overriding run() runs in the child (fork)", "[process]") {
   CHECK(w.exitcode() == 42);
 }
 
-TEST_CASE("the parent's buffered output is written once; the child's output is flushed at its end", "[process]") {
+TEST_CASE("the parent's buffered output is written once, the child's output is flushed at its end", "[process]") {
   ProcessGuard guard;
   const std::string path = pyconc_test::temp_path("stdout");
   {
@@ -588,7 +588,7 @@ TEST_CASE("spawn before freeze_support() raises CPython's bootstrapping-phase Ru
   CHECK_FALSE(p.pid());
 }
 
-TEST_CASE("forkserver: children forked by the server; exit codes, signals and sentinels", "[process][forkserver]") {
+TEST_CASE("forkserver: children forked by the server, exit codes, signals and sentinels", "[process][forkserver]") {
   ProcessGuard guard;
   const std::string path = pyconc_test::temp_path("forkserver");
   mp::ForkServerProcess p(record, std::tuple{path, 1, std::string("x")});

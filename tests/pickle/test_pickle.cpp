@@ -765,7 +765,7 @@ TEST_CASE("pickle.an unknown exception comes back as its nearest known base, wit
   CHECK(std::string(again->what()) == "cannot resolve b.invalid");
 }
 
-TEST_CASE("pickle.registered exceptions come back as themselves; the nearest registered base otherwise", "[pickle]") {
+TEST_CASE("pickle.registered exceptions come back as themselves, the nearest registered base otherwise", "[pickle]") {
   const auto r = as<pickle_test::RegisteredError>(pickled(pickle_test::RegisteredError("bad value")));
   CHECK(r.type() == typeid(pickle_test::RegisteredError));
   CHECK(std::string(r->what()) == "bad value");

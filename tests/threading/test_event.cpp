@@ -10,7 +10,7 @@
 
 using namespace pyconc;
 
-TEST_CASE("Event starts clear; set and clear change is_set", "[event]") {
+TEST_CASE("Event starts clear, set and clear change is_set", "[event]") {
   threading::Event ev;
   CHECK_FALSE(ev.is_set());
   ev.set();
