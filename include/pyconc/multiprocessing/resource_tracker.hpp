@@ -327,24 +327,29 @@ inline bool tracker_close_range(unsigned first, unsigned last) noexcept {
 #endif
 }
 
-/** Closes every descriptor from `from` (at least 3) up, except `keep`. */
-inline void tracker_close_from(int from, int keep) noexcept {
-  const auto first = static_cast<unsigned>(from);
-  const auto kept = static_cast<unsigned>(keep);
-  if ((kept <= first || tracker_close_range(first, kept - 1)) && tracker_close_range(kept + 1, ~0U))
+/** Closes every descriptor from 3 up, except `a` and `b` (both at least 3, `a` < `b`). */
+inline void tracker_close_others(int a, int b) noexcept {
+  const auto lo = static_cast<unsigned>(a);
+  const auto hi = static_cast<unsigned>(b);
+  if ((lo == 3 || tracker_close_range(3, lo - 1)) && (hi == lo + 1 || tracker_close_range(lo + 1, hi - 1)) &&
+      tracker_close_range(hi + 1, ~0U))
     return;
   rlimit limit{};
   int top = 65536;
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1048576)
     top = static_cast<int>(limit.rlim_cur);
-  for (int fd = from; fd < top; ++fd) {
-    if (fd != keep)
+  for (int fd = 3; fd < top; ++fd) {
+    if (fd != a && fd != b)
       ::close(fd);
   }
 }
 
-/** The tracker process: reads the pipe `input` to its end, then cleans up. Never returns. */
-[[noreturn]] inline void tracker_main(int input) noexcept {
+/**
+The tracker process: reads the pipe `input` to its end, then cleans up. Once it holds no
+descriptor but `input` and stderr, it writes its pid to `ready` (and closes it), so the
+program knows that the tracker keeps none of its other pipes open. Never returns.
+*/
+[[noreturn]] inline void tracker_main(int input, int ready) noexcept {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
@@ -354,10 +359,13 @@ inline void tracker_close_from(int from, int keep) noexcept {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  // Keep only the pipe (above 2) and stderr; stdin and stdout become /dev/null (CPython closes them).
+  // Keep only the two pipes (above 2) and stderr; stdin and stdout become /dev/null (CPython
+  // closes them).
   if (input < 3)
     input = ::fcntl(input, F_DUPFD, 3);
-  tracker_close_from(3, input);
+  if (ready < 3)
+    ready = ::fcntl(ready, F_DUPFD, 3);
+  tracker_close_others(input < ready ? input : ready, input < ready ? ready : input);
   const int null = ::open("/dev/null", O_RDWR);
   if (null >= 0) {
     ::dup2(null, 0);
@@ -367,6 +375,9 @@ inline void tracker_close_from(int from, int keep) noexcept {
     if (null > 2)
       ::close(null);
   }
+  const pid_t self = ::getpid();
+  [[maybe_unused]] const ssize_t sent = ::write(ready, &self, sizeof self);
+  ::close(ready);
   if (::chdir("/") != 0) {
     // stays where it was: it opens nothing by a relative path
   }
@@ -432,14 +443,12 @@ inline void start_resource_tracker(ResourceTrackerState& s) {
   ::pthread_sigmask(SIG_BLOCK, &block, &old);
   const pid_t middle = ::fork();
   if (middle == 0) {
+    // The short-lived process: forks the tracker and exits. The tracker reports its own pid
+    // once it has closed what it inherited.
     ::close(data[1]);
     ::close(info[0]);
-    const pid_t tracker = ::_Fork();
-    if (tracker == 0) {
-      ::close(info[1]);
-      tracker_main(data[0]);
-    }
-    [[maybe_unused]] const ssize_t n = ::write(info[1], &tracker, sizeof tracker);
+    if (::_Fork() == 0)
+      tracker_main(data[0], info[1]);
     ::_exit(0);
   }
   const int fork_error = errno;
