@@ -283,7 +283,7 @@ TEST_CASE("a fork child writes into a segment the parent reads", "[shared_memory
   shm.unlink();
 }
 
-TEST_CASE("a spawn child receives a SharedMemory argument by name and shares its parent's tracker",
+TEST_CASE("spawn and forkserver children receive a SharedMemory argument by name and share the parent's tracker",
           "[shared_memory][spawn]") {
   ProcessGuard guard;
   TrackerStop stop;
@@ -292,6 +292,13 @@ TEST_CASE("a spawn child receives a SharedMemory argument by name and shares its
   p.start();
   p.join();
   CHECK(p.exitcode() == 0);
+  CHECK(text_of(shm.buf(), 7) == "spawned");
+  CHECK(shm.buf()[10] == std::byte{1});
+  put_text(shm.buf(), std::string(11, '.'));
+  mp::ForkServerProcess f(spawn_writer, std::tuple{shm});  // the descriptor goes through the server
+  f.start();
+  f.join();
+  CHECK(f.exitcode() == 0);
   CHECK(text_of(shm.buf(), 7) == "spawned");
   CHECK(shm.buf()[10] == std::byte{1});
   shm.close();
