@@ -58,6 +58,14 @@ class Deadline {
     return d;
   }
 
+  /** The deadline at monotonic time `at`. */
+  static Deadline at_time(Clock::time_point at) noexcept {
+    Deadline d;
+    d.forever_ = false;
+    d.at_ = at;
+    return d;
+  }
+
   [[nodiscard]] bool is_forever() const noexcept { return forever_; }
   [[nodiscard]] bool expired() const noexcept { return !forever_ && Clock::now() >= at_; }
   [[nodiscard]] Clock::time_point at() const noexcept { return at_; }

@@ -25,7 +25,9 @@ it: held in the child if it was held at the fork.
                                                             becomes the main thread
     gil                takes the GIL's control and          the GIL is held by the forking thread
                        timeline locks (raw locks)           if it held it, free otherwise
-    processes          (reserved for multiprocessing)
+    processes          -                                    the forkserver connection is not the child's
+    identity           -                                    the process identity of locks shared between
+                                                            processes is computed again (detail/process_identity.hpp)
 
 ## At exit
 
@@ -62,7 +64,7 @@ inline namespace v0 {
 namespace detail {
 
 /** The phases of the at-fork sequence; prepare handlers run in this order. */
-enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, count };
+enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, identity, count };
 
 /** One phase's handlers; any may be null. They run with other threads possibly blocked in pyconc. */
 struct ForkHandlers {

@@ -55,6 +55,7 @@ bytes (not Python's pickle protocol).
 #include <pyconc/detail/wait.hpp>
 #include <pyconc/errors.hpp>
 #include <pyconc/multiprocessing/errors.hpp>
+#include <pyconc/multiprocessing/heap.hpp>
 #include <pyconc/pickle.hpp>
 #include <pyconc/timeout.hpp>
 
@@ -134,6 +135,7 @@ class Connection {
   /** Sends `obj` pickled (`pickle::dumps`). Raises as `send_bytes`, or `pickle::PicklingError`. */
   template <class T>
   void send(const T& obj) const {
+    pyconc::detail::assert_sendable<T>();
     check_closed();
     check_writable();
     const std::string bytes = pickle::dumps(obj);
@@ -143,6 +145,7 @@ class Connection {
   /** Receives one message and unpickles it as a `T`. Blocks. Raises as `recv_bytes`, or `pickle::UnpicklingError`. */
   template <class T>
   [[nodiscard]] T recv() const {
+    pyconc::detail::assert_sendable<T>();
     check_closed();
     check_readable();
     const std::string bytes = recv_frame(std::nullopt);

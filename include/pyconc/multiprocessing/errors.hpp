@@ -9,6 +9,7 @@ Defines (Python's `multiprocessing.context` classes, all under `pyconc::Error`):
 - `multiprocessing::TimeoutError`          a timed wait of a pool result expired. Not the
                                            built-in `pyconc::TimeoutError`, as in CPython.
 - `multiprocessing::AuthenticationError`   a connection's authentication failed.
+- `multiprocessing::AbandonedLockError`    (not in Python) a Lock's holder died holding it.
 */
 #ifndef PYCONC_MULTIPROCESSING_ERRORS_HPP_INCLUDED
 #define PYCONC_MULTIPROCESSING_ERRORS_HPP_INCLUDED
@@ -86,6 +87,26 @@ PYCONC_DEFINE_ERROR(TimeoutError, ProcessError, "TimeoutError");
 
 /** Python: `multiprocessing.AuthenticationError`. */
 PYCONC_DEFINE_ERROR(AuthenticationError, ProcessError, "AuthenticationError");
+
+/**
+Not in Python (where a dead holder keeps a `multiprocessing.Lock` held forever): the process
+that held a `Lock` or `RLock` exited without releasing it. Raised to exactly one acquirer per
+such death; that acquirer does not hold the lock afterwards, and the lock works normally
+again. What the lock protected may be half updated: the one who catches this repairs it.
+`pid()` is the dead holder's pid.
+*/
+class AbandonedLockError : public ProcessError {
+ public:
+  explicit AbandonedLockError(long pid)
+      : ProcessError("the lock was abandoned: process " + std::to_string(pid) + " exited while holding it"),
+        pid_(pid) {}
+  [[nodiscard]] const char* type_name() const noexcept override { return "AbandonedLockError"; }
+  /** The pid of the process that died holding the lock. */
+  [[nodiscard]] long pid() const noexcept { return pid_; }
+
+ private:
+  long pid_;
+};
 
 }  // namespace multiprocessing
 }  // namespace v0
