@@ -11,8 +11,16 @@ Includes:
                                     `get_all_start_methods`, the context classes.
 - `multiprocessing/connection.hpp`  `Pipe`, `Connection`, `connection::wait`.
 - `multiprocessing/forkserver.hpp`  the forkserver start method.
+- `multiprocessing/synchronize.hpp` `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore`,
+                                    `Condition`, `Event`, `Barrier` between processes.
+- `multiprocessing/sharedctypes.hpp` `Value`, `Array`, `RawValue`, `RawArray`.
+- `multiprocessing/heap.hpp`        the shared memory they live in.
+- `multiprocessing/shared_memory.hpp`   `shared_memory::SharedMemory`, `ShareableList`,
+                                        `ShareableValue`, `Bytes`.
+- `multiprocessing/resource_tracker.hpp` `resource_tracker::ensure_running`, `register_`,
+                                        `unregister`, `getfd`.
 - `multiprocessing/errors.hpp`      `ProcessError`, `BufferTooShort`, `TimeoutError`,
-                                    `AuthenticationError`.
+                                    `AuthenticationError`, `AbandonedLockError`.
 
 A program that uses the spawn or forkserver start method calls
 `multiprocessing::freeze_support()` first thing in `main` (see `process.hpp`).
@@ -24,6 +32,11 @@ A program that uses the spawn or forkserver start method calls
 #include <pyconc/multiprocessing/context.hpp>
 #include <pyconc/multiprocessing/errors.hpp>
 #include <pyconc/multiprocessing/forkserver.hpp>
+#include <pyconc/multiprocessing/heap.hpp>
 #include <pyconc/multiprocessing/process.hpp>
+#include <pyconc/multiprocessing/resource_tracker.hpp>
+#include <pyconc/multiprocessing/shared_memory.hpp>
+#include <pyconc/multiprocessing/sharedctypes.hpp>
+#include <pyconc/multiprocessing/synchronize.hpp>
 
 #endif  // PYCONC_MULTIPROCESSING_HPP_INCLUDED

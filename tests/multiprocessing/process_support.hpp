@@ -108,6 +108,7 @@ class ProcessGuard {
     if (std::uncaught_exceptions() > 0)
       return;
     pyconc::detail::stop_forkserver();
+    pyconc::detail::stop_resource_tracker();
     CHECK(pyconc::multiprocessing::active_children().empty());
     CHECK_FALSE(has_children());
     CHECK(open_fds() == fds_before_);
