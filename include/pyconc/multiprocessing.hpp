@@ -13,6 +13,7 @@ Includes:
 - `multiprocessing/forkserver.hpp`  the forkserver start method.
 - `multiprocessing/synchronize.hpp` `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore`,
                                     `Condition`, `Event`, `Barrier` between processes.
+- `multiprocessing/queues.hpp`      `Queue`, `JoinableQueue`, `SimpleQueue`.
 - `multiprocessing/sharedctypes.hpp` `Value`, `Array`, `RawValue`, `RawArray`.
 - `multiprocessing/heap.hpp`        the shared memory they live in.
 - `multiprocessing/shared_memory.hpp`   `shared_memory::SharedMemory`, `ShareableList`,
@@ -34,6 +35,7 @@ A program that uses the spawn or forkserver start method calls
 #include <pyconc/multiprocessing/forkserver.hpp>
 #include <pyconc/multiprocessing/heap.hpp>
 #include <pyconc/multiprocessing/process.hpp>
+#include <pyconc/multiprocessing/queues.hpp>
 #include <pyconc/multiprocessing/resource_tracker.hpp>
 #include <pyconc/multiprocessing/shared_memory.hpp>
 #include <pyconc/multiprocessing/sharedctypes.hpp>

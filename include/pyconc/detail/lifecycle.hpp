@@ -28,6 +28,8 @@ it: held in the child if it was held at the fork.
     processes          -                                    the forkserver connection is not the child's
     identity           -                                    the process identity of locks shared between
                                                             processes is computed again (detail/process_identity.hpp)
+    queues             -                                    a multiprocessing queue's buffered items and
+                                                            feeder thread stay the parent's
 
 ## At exit
 
@@ -36,6 +38,8 @@ phases of `ExitPhase` in order, each at most once:
 
     executors_drained   every ThreadPoolExecutor refuses new work and runs what is queued
     threads_joined      every non-daemon thread is joined (CPython's threading._shutdown)
+    queues_flushed      every multiprocessing queue's buffered items are written to its channel,
+                        unless cancel_join_thread() (CPython's Queue._finalize_join)
     children_handled    non-daemon child processes are joined, daemonic ones terminated
     streams_flushed     C stdio (and so std::cout, synchronised with it) is flushed
 
@@ -64,7 +68,7 @@ inline namespace v0 {
 namespace detail {
 
 /** The phases of the at-fork sequence; prepare handlers run in this order. */
-enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, identity, count };
+enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, identity, queues, count };
 
 /** One phase's handlers; any may be null. They run with other threads possibly blocked in pyconc. */
 struct ForkHandlers {
@@ -74,7 +78,14 @@ struct ForkHandlers {
 };
 
 /** The phases of the exit sequence, in the order they run. */
-enum class ExitPhase : std::size_t { executors_drained, threads_joined, children_handled, streams_flushed, count };
+enum class ExitPhase : std::size_t {
+  executors_drained,
+  threads_joined,
+  queues_flushed,
+  children_handled,
+  streams_flushed,
+  count
+};
 
 struct Lifecycle {
   // Constant-initialised, never destroyed: usable from any static initialiser or destructor.

@@ -90,9 +90,7 @@ class RobustLock {
 
   /** Releases; returns false when the lock was not held (nothing changes then). Never blocks. */
   bool release() noexcept {
-    if (state_.load(std::memory_order_relaxed) == 0)
-      return false;
-    const std::uint64_t old = state_.exchange(0, std::memory_order_seq_cst);
+    const std::uint64_t old = state_.exchange(0, std::memory_order_seq_cst);  // 0 -> 0 changes nothing
     if (old == 0)
       return false;
     if (old & ProcessIdentity::kUserFlag)
