@@ -4,6 +4,7 @@
 // message, repr; fork and spawn children; and the robustness CPython lacks: a holder killed
 // with SIGKILL is reported to exactly one acquirer (AbandonedLockError), already blocked or
 // arriving later, and a reused pid is not mistaken for the dead holder.
+#include <pyconc/gil.hpp>
 #include <pyconc/multiprocessing.hpp>
 #include <pyconc/threading.hpp>
 #include <pyconc/time.hpp>
@@ -19,8 +20,10 @@
 #include <unistd.h>       // pause, _exit, sysconf
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -307,4 +310,62 @@ TEST_CASE("Lock: a new process that reuses the dead holder's pid is not taken fo
   int status = 0;
   ::waitpid(reused, &status, 0);
   CHECK(reported == pid);
+}
+
+TEST_CASE("with the GIL on, waits on Lock, RLock, Semaphore, Event, Condition, Barrier and Queue release it",
+          "[lock][gil]") {
+  pyconc::gil::enable();
+  mp::Lock lock;
+  mp::RLock rlock;
+  mp::Semaphore sem(0);
+  mp::Event event;
+  mp::Condition cond;
+  mp::Barrier barrier(2);
+  mp::Queue<int> queue;
+  mp::Semaphore about_to_wait(0);
+  std::atomic<int> finished{0};
+  lock.acquire();
+  rlock.acquire();
+  std::vector<pyconc::threading::Thread> threads;
+  const auto add = [&](std::function<void()> wait) {
+    threads.emplace_back([&, wait] {
+      about_to_wait.release();
+      wait();  // were the GIL held while blocked here, the main thread could never run again
+      ++finished;
+    });
+    threads.back().start();
+  };
+  add([&] { lock.acquire(); });
+  add([&] {
+    rlock.acquire();
+    rlock.release();
+  });
+  add([&] { sem.acquire(); });
+  add([&] { event.wait(); });
+  mp::Event in_cond;
+  add([&] {
+    std::lock_guard hold(cond);
+    in_cond.set();  // the main thread can take the lock only once this thread is inside wait()
+    cond.wait(20.0);
+  });
+  add([&] { barrier.wait(20.0); });
+  add([&] { static_cast<void>(queue.get(true, 20.0)); });
+  for (std::size_t i = 0; i < threads.size(); ++i)
+    REQUIRE(about_to_wait.acquire(true, 20.0));
+  lock.release();
+  rlock.release();
+  sem.release();
+  event.set();
+  REQUIRE(in_cond.wait(20.0));
+  {
+    std::lock_guard hold(cond);
+    cond.notify();
+  }
+  barrier.wait(20.0);
+  queue.put(1);
+  for (auto& t : threads)
+    t.join();
+  CHECK(finished == 7);
+  lock.release();
+  pyconc::gil::disable();
 }
