@@ -7,20 +7,20 @@ import time
 
 
 def writer(q):
-    print('Process to write: %s' % os.getpid(), flush=True)
+    print('Process to write: %s' % os.getpid())
     for value in ['A', 'B', 'C']:
-        print('Put %s to queue...' % value, flush=True)
+        print('Put %s to queue...' % value)
         q.put(value)
         time.sleep(random.random() / 10)
 
 
 def reader(q):
-    print('Process to read: %s' % os.getpid(), flush=True)
+    print('Process to read: %s' % os.getpid())
     while True:
         value = q.get(True)
         if value is None:
             break
-        print('Get %s from queue.' % value, flush=True)
+        print('Get %s from queue.' % value)
 
 
 if __name__ == '__main__':

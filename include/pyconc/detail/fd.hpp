@@ -9,6 +9,7 @@ Defines:
 - `detail::pidfd_open`, `pidfd_send_signal`, `wait_child`   a child process through its pidfd.
 - `detail::InheritedFds`, `inherited_fds`   descriptors passed to a spawned child with its
                                             arguments (a `Connection` pickles as an index here).
+- `detail::SpawnInheritance`     a descriptor every spawned child receives (the resource tracker).
 
 Every descriptor pyconc opens is `O_CLOEXEC`. Nothing here changes a signal disposition:
 a write to a pipe whose reader is gone blocks `SIGPIPE` in the calling thread for the
@@ -18,6 +19,7 @@ handling (default, ignored or a handler) is untouched.
 #ifndef PYCONC_DETAIL_FD_HPP_INCLUDED
 #define PYCONC_DETAIL_FD_HPP_INCLUDED
 
+#include <atomic>   // std::atomic
 #include <cerrno>   // errno, EINTR, EPIPE, EAGAIN
 #include <cstddef>  // std::size_t, std::byte
 #include <ctime>    // timespec
@@ -82,6 +84,18 @@ inline InheritedFds& inherited_fds() noexcept {
   thread_local InheritedFds fds;
   return fds;
 }
+
+/**
+A descriptor that every spawned or forkserver child receives beside its arguments, whatever
+they are: the process tree's resource tracker (multiprocessing/resource_tracker.hpp), which
+registers both functions when a program includes it. `current` gives the parent's descriptor
+(-1: none); `adopt` gives the child its copy.
+*/
+struct SpawnInheritance {
+  std::atomic<int (*)() noexcept> current{nullptr};
+  std::atomic<void (*)(int) noexcept> adopt{nullptr};
+};
+inline constinit SpawnInheritance spawn_inheritance_g{};
 
 /** Whether `fd` is a socket (then `send(MSG_NOSIGNAL)` writes without `SIGPIPE`). */
 [[nodiscard]] inline bool is_socket(int fd) noexcept {

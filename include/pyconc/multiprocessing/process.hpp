@@ -918,16 +918,18 @@ using SpawnPayload = std::tuple<std::string, std::uint64_t,                     
                                 std::string, std::vector<int>, bool, std::string,  // name, identity, daemon, authkey
                                 long, std::string,                                 // parent pid, class name
                                 bool, double,                                      // GIL on, switch interval
-                                std::uint32_t>;                                    // descriptors passed
+                                std::uint32_t,                                     // descriptors passed
+                                std::int32_t>;  // which of them is the resource tracker's (-1: none)
 
-inline std::string make_spawn_payload(const ProcessState& state, const SpawnCall& call, std::size_t fd_count) {
+inline std::string make_spawn_payload(const ProcessState& state, const SpawnCall& call, std::size_t fd_count,
+                                      std::int32_t tracker_index) {
   CodeAddress anchor;
   code_address_of(reinterpret_cast<const void*>(&spawn_anchor), anchor);
   const CodeAddress target = call.target.value_or(CodeAddress{});
-  return pickle::dumps(SpawnPayload{anchor.object, anchor.offset, call.entry.object, call.entry.offset,
-                                    call.target.has_value(), target.object, target.offset, call.args, state.name,
-                                    state.identity, state.daemon, state.authkey, state.parent_pid, state.class_name,
-                                    gil::enabled(), sys::getswitchinterval(), static_cast<std::uint32_t>(fd_count)});
+  return pickle::dumps(SpawnPayload{
+      anchor.object, anchor.offset, call.entry.object, call.entry.offset, call.target.has_value(), target.object,
+      target.offset, call.args, state.name, state.identity, state.daemon, state.authkey, state.parent_pid,
+      state.class_name, gil::enabled(), sys::getswitchinterval(), static_cast<std::uint32_t>(fd_count), tracker_index});
 }
 
 /** Sends `payload` (length first) on `fd`. */
@@ -978,10 +980,18 @@ inline int run_spawn_payload(const std::string& payload, std::vector<int> fds) {
     return 1;
   }
   auto& [anchor_object, anchor_offset, entry_object, entry_offset, has_target, target_object, target_offset, args, name,
-         identity, daemon, authkey, parent_pid, class_name, gil_was_on, interval, fd_count] = p;
-  if (fd_count != fds.size()) {
+         identity, daemon, authkey, parent_pid, class_name, gil_was_on, interval, fd_count, tracker_index] = p;
+  if (fd_count != fds.size() || tracker_index >= static_cast<std::int32_t>(fds.size())) {
     write_stderr("pyconc: a spawned child did not receive the descriptors of its arguments\n");
     return 1;
+  }
+  if (tracker_index >= 0) {
+    // The parent's resource tracker is this child's too (as CPython passes its fd).
+    const int tracker = std::exchange(fds[static_cast<std::size_t>(tracker_index)], -1);
+    if (auto* adopt = spawn_inheritance_g.adopt.load())
+      adopt(tracker);
+    else
+      ::close(tracker);
   }
   const auto anchor = resolve_code_address(CodeAddress{anchor_object, anchor_offset});
   const auto entry = resolve_code_address(CodeAddress{entry_object, entry_offset});
@@ -1176,7 +1186,14 @@ inline void Process::start_spawn(StartMethod method) {
     }
     context.collect = outer;
   }
-  const std::string payload = d::make_spawn_payload(*state_, call, passed.size());
+  std::int32_t tracker_index = -1;
+  if (auto* current = d::spawn_inheritance_g.current.load()) {
+    if (const int tracker = current(); tracker >= 0) {
+      tracker_index = static_cast<std::int32_t>(passed.size());
+      passed.push_back(tracker);
+    }
+  }
+  const std::string payload = d::make_spawn_payload(*state_, call, passed.size(), tracker_index);
   if (method == StartMethod::forkserver) {
     d::start_forkserver_child(*state_, payload, passed);
     return;

@@ -554,6 +554,20 @@ inline void adopt_resource_tracker(int fd) noexcept {
   s.owner = 0;
 }
 
+/** The tracker's write end, for a child being spawned (-1: no tracker). */
+inline int resource_tracker_fd_for_child() noexcept {
+  auto& s = resource_tracker_g;
+  std::lock_guard hold(s.lock);
+  return s.fd;
+}
+
+/** Every spawned child of a program that includes this header shares its parent's tracker. */
+inline const bool resource_tracker_inherited = [] {
+  spawn_inheritance_g.current.store(&resource_tracker_fd_for_child);
+  spawn_inheritance_g.adopt.store(&adopt_resource_tracker);
+  return true;
+}();
+
 }  // namespace detail
 
 namespace multiprocessing {
