@@ -10,6 +10,7 @@
   descriptor outlived the test.
 - `pyconc_test::open_fds()`     the file descriptors open in this process.
 - `pyconc_test::read_file(path)`, `temp_path(tag)`   small file helpers for spawned children.
+- `pyconc_test::run_python(script, args)`   runs `$PYTHON` (or python3) `-c script`: status, stdout.
 */
 #ifndef PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
 #define PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
@@ -17,12 +18,15 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>       // opendir, readdir
+#include <fcntl.h>        // O_CLOEXEC
 #include <poll.h>         // poll
 #include <signal.h>       // kill, SIGKILL
+#include <spawn.h>        // posix_spawnp
 #include <sys/syscall.h>  // SYS_pidfd_open
 #include <sys/wait.h>     // waitpid, waitid
 #include <unistd.h>       // fork, getpid, setpgid, _exit
 
+#include <cerrno>    // errno, EINTR
 #include <cstdio>    // std::FILE, std::fopen
 #include <cstdlib>   // std::atoi
 #include <fstream>   // std::ifstream
@@ -30,8 +34,11 @@
 #include <set>       // std::set
 #include <sstream>   // std::ostringstream
 #include <string>    // std::string
+#include <vector>    // std::vector
 
 #include <pyconc/multiprocessing.hpp>
+
+extern char** environ;
 
 namespace pyconc_test {
 
@@ -72,6 +79,53 @@ inline bool has_children() {
   // A non-blocking wait fails with ECHILD only when there is no child at all.
   siginfo_t info{};
   return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+/** What `run_python` saw. */
+struct PythonRun {
+  int status = -1;  // the exit status, -1 when python could not be started
+  std::string out;  // its stdout
+};
+
+inline std::string python_interpreter() {
+  const char* python = std::getenv("PYTHON");
+  return python != nullptr && *python != '\0' ? python : "python3";
+}
+
+// Runs `python -c script args...` and returns its exit status and stdout. Blocks.
+inline PythonRun run_python(const std::string& script, const std::vector<std::string>& args = {}) {
+  PythonRun run;
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    return run;
+  std::vector<std::string> words{python_interpreter(), "-c", script};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words)
+    argv.push_back(w.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, words[0].c_str(), &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  if (rc == 0) {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = pyconc::detail::read_some(out[0], buffer, sizeof buffer);
+      if (n <= 0)
+        break;
+      run.out.append(buffer, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ::close(out[0]);
+  return run;
 }
 
 class ProcessGuard {

@@ -61,51 +61,8 @@ void put_text(std::span<std::byte> b, const std::string& text) {
 
 // ---- python3 on the other side ----------------------------------------------------------
 
-struct PythonRun {
-  int status = -1;  // the exit status, -1 when python could not be started
-  std::string out;  // its stdout
-};
-
-std::string python_interpreter() {
-  const char* python = std::getenv("PYTHON");
-  return python != nullptr && *python != '\0' ? python : "python3";
-}
-
-// Runs `python -c script args...` and returns its exit status and stdout. Blocks.
-PythonRun run_python(const std::string& script, const std::vector<std::string>& args = {}) {
-  PythonRun run;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0)
-    return run;
-  std::vector<std::string> words{python_interpreter(), "-c", script};
-  words.insert(words.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& w : words)
-    argv.push_back(w.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, words[0].c_str(), &actions, nullptr, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc == 0) {
-    char buffer[4096];
-    for (;;) {
-      const ssize_t n = pyconc::detail::read_some(out[0], buffer, sizeof buffer);
-      if (n <= 0)
-        break;
-      run.out.append(buffer, static_cast<std::size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  ::close(out[0]);
-  return run;
-}
+using pyconc_test::PythonRun;
+using pyconc_test::run_python;
 
 bool python_available() {
   static const bool available = run_python("import multiprocessing.shared_memory").status == 0;
