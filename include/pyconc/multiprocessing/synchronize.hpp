@@ -100,11 +100,36 @@ struct SharedLockState {
 
 /** An `RLock` in shared memory. `count` is touched only by the owner. */
 struct SharedRLockState {
-  RobustLock lock;
-  std::atomic<std::uint64_t> owner_thread{0};
+  SharedLockState owner;
   std::atomic<std::uint32_t> count{0};
   std::uint32_t reserved = 0;
 };
+
+/** Whether the calling thread holds `s` (its process holds it, and this thread took it). */
+inline bool held_by_caller(const SharedLockState& s) noexcept {
+  return s.lock.holder() == self_identity() && s.owner_thread.load(std::memory_order_relaxed) == thread_token();
+}
+
+/**
+Takes `s` for the calling thread until `deadline`; returns whether it did. When its holder
+died holding it, `scrub()` runs while this thread holds it (to reset what the lock keeps beside
+it), then the lock is released and `AbandonedLockError` raised, naming the dead process.
+*/
+template <class Scrub>
+bool acquire_for_caller(SharedLockState& s, const Deadline& deadline, Scrub scrub) {
+  pid_t dead = 0;
+  const Acquired got = s.lock.acquire(self_identity(), deadline, &dead);
+  if (got == Acquired::no)
+    return false;
+  if (got == Acquired::abandoned) {
+    s.owner_thread.store(0, std::memory_order_relaxed);
+    scrub();
+    s.lock.release();
+    throw multiprocessing::AbandonedLockError(dead);
+  }
+  s.owner_thread.store(thread_token(), std::memory_order_relaxed);
+  return true;
+}
 
 /** A `Semaphore` in shared memory. */
 struct SharedSemaphoreState {
@@ -236,24 +261,10 @@ class Lock {
   explicit Lock(detail::Shared<detail::SharedLockState> state) : state_(std::move(state)) {}
 
   bool acquire_until(const detail::Deadline& deadline) {
-    auto& s = *state_;
-    pid_t dead = 0;
-    const auto got = s.lock.acquire(detail::self_identity(), deadline, &dead);
-    if (got == detail::Acquired::no)
-      return false;
-    if (got == detail::Acquired::abandoned) {
-      s.owner_thread.store(0, std::memory_order_relaxed);
-      s.lock.release();
-      throw AbandonedLockError(dead);
-    }
-    s.owner_thread.store(detail::thread_token(), std::memory_order_relaxed);
-    return true;
+    return detail::acquire_for_caller(*state_, deadline, [] {});
   }
   /** Whether the calling thread holds it (for Condition). */
-  [[nodiscard]] bool is_mine() const noexcept {
-    return state_->lock.holder() == detail::self_identity() &&
-           state_->owner_thread.load(std::memory_order_relaxed) == detail::thread_token();
-  }
+  [[nodiscard]] bool is_mine() const noexcept { return detail::held_by_caller(*state_); }
 
   detail::Shared<detail::SharedLockState> state_;
 };
@@ -286,8 +297,8 @@ class RLock {
     const std::uint32_t left = s.count.load(std::memory_order_relaxed) - 1;
     s.count.store(left, std::memory_order_relaxed);
     if (left == 0) {
-      s.owner_thread.store(0, std::memory_order_relaxed);
-      s.lock.release();
+      s.owner.owner_thread.store(0, std::memory_order_relaxed);
+      s.owner.lock.release();
     }
   }
 
@@ -297,7 +308,7 @@ class RLock {
 
   /** Python's `repr`: `<RLock(None, 0)>`, `<RLock(MainProcess, 2)>`, `<RLock(SomeOtherThread, nonzero)>`. */
   [[nodiscard]] std::string repr() const {
-    const std::uint64_t holder = state_->lock.holder();
+    const std::uint64_t holder = state_->owner.lock.holder();
     if (holder == 0)
       return "<RLock(None, 0)>";
     if (is_mine())
@@ -319,10 +330,7 @@ class RLock {
   friend class Array;
   explicit RLock(detail::Shared<detail::SharedRLockState> state) : state_(std::move(state)) {}
 
-  [[nodiscard]] bool is_mine() const noexcept {
-    return state_->lock.holder() == detail::self_identity() &&
-           state_->owner_thread.load(std::memory_order_relaxed) == detail::thread_token();
-  }
+  [[nodiscard]] bool is_mine() const noexcept { return detail::held_by_caller(state_->owner); }
 
   bool acquire_until(const detail::Deadline& deadline) {
     auto& s = *state_;
@@ -330,17 +338,8 @@ class RLock {
       s.count.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    pid_t dead = 0;
-    const auto got = s.lock.acquire(detail::self_identity(), deadline, &dead);
-    if (got == detail::Acquired::no)
+    if (!detail::acquire_for_caller(s.owner, deadline, [&s] { s.count.store(0, std::memory_order_relaxed); }))
       return false;
-    if (got == detail::Acquired::abandoned) {
-      s.owner_thread.store(0, std::memory_order_relaxed);
-      s.count.store(0, std::memory_order_relaxed);
-      s.lock.release();
-      throw AbandonedLockError(dead);
-    }
-    s.owner_thread.store(detail::thread_token(), std::memory_order_relaxed);
     s.count.store(1, std::memory_order_relaxed);
     return true;
   }
@@ -350,8 +349,8 @@ class RLock {
     auto& s = *state_;
     const std::uint32_t count = s.count.load(std::memory_order_relaxed);
     s.count.store(0, std::memory_order_relaxed);
-    s.owner_thread.store(0, std::memory_order_relaxed);
-    s.lock.release();
+    s.owner.owner_thread.store(0, std::memory_order_relaxed);
+    s.owner.lock.release();
     return count;
   }
   void acquire_restore(std::uint32_t count) {
