@@ -1021,6 +1021,24 @@ std::uint64_t type_fingerprint() {
   return fingerprint;
 }
 
+}  // namespace pickle
+
+namespace detail {
+
+/** `pickle::dumps(value)` into `out` (replacing what it held, keeping its capacity). */
+template <class T>
+void dumps_into(std::string& out, const T& value) {
+  out.clear();
+  PickleWriter w(out);
+  w.header(pickle::type_fingerprint<T>());
+  pickle_dump(w, value);
+  w.finish();
+}
+
+}  // namespace detail
+
+namespace pickle {
+
 /**
 Python: `pickle.dumps(value)`. The bytes of `value`, which `loads<T>` turns back into an equal
 `T`. Raises `PicklingError` for a valueless `std::variant` and for structs nested deeper than
@@ -1033,10 +1051,7 @@ template <class T>
     return {};
   } else {
     std::string out;
-    detail::PickleWriter w(out);
-    w.header(type_fingerprint<T>());
-    detail::pickle_dump(w, value);
-    w.finish();
+    detail::dumps_into(out, value);
     return out;
   }
 }

@@ -96,26 +96,28 @@ struct QueueAccess;
 
 /** A queue's channel in shared memory; the ring's bytes follow it. See the file comment. */
 struct QueueChannelState {
-  explicit QueueChannelState(std::uint64_t ring, std::uint32_t max) : capacity(ring), slots(max), maxsize(max) {}
+  explicit QueueChannelState(std::uint64_t ring, std::uint32_t max) : capacity(ring), maxsize(max), slots(max) {}
 
-  RobustLock write_lock;
-  RobustLock read_lock;
-  std::uint64_t capacity;
-  // A streamed message being written: where it starts and ends (0 when none); writers only.
+  // Each side's fields share a cache line with nothing the other side writes: a producer and a
+  // consumer on two cores would otherwise pass the line back and forth on every item.
+  const std::uint64_t capacity;
+  const std::uint32_t maxsize;  // INT_MAX: unbounded, counted by puts and gets
+  // The writers' side. A streamed message being written: where it starts and ends (0: none).
+  alignas(64) RobustLock write_lock;
   std::uint64_t write_frame_start = 0;
   std::uint64_t write_frame_end = 0;
-  // A streamed message being read: where it ends (0 when none); readers only.
+  std::atomic<std::uint64_t> puts{0};  // unbounded queues: items put
+  // The readers' side. A streamed message being read: where it ends (0: none).
+  alignas(64) RobustLock read_lock;
   std::uint64_t read_frame_end = 0;
-  std::atomic<std::uint64_t> room_wanted{0};       // free bytes a sleeping writer waits for
+  std::atomic<std::uint64_t> gets{0};              // unbounded queues: items got
   alignas(64) std::atomic<std::uint64_t> head{0};  // bytes published
   alignas(64) std::atomic<std::uint64_t> tail{0};  // bytes consumed
   alignas(64) WaitWord<FutexScope::process_shared> published;
-  WaitWord<FutexScope::process_shared> consumed;
-  SemaphoreCore<FutexScope::process_shared> slots;  // Queue(maxsize > 0): free places
-  std::uint32_t maxsize;                            // INT_MAX: unbounded, counted by puts and gets
-  alignas(64) std::atomic<std::uint64_t> puts{0};   // unbounded queues: items put ...
-  alignas(64) std::atomic<std::uint64_t> gets{0};   // ... and got (apart, so neither side shares a line)
-  WaitWord<FutexScope::process_shared> unfinished;  // JoinableQueue: tasks not done
+  alignas(64) WaitWord<FutexScope::process_shared> consumed;
+  std::atomic<std::uint64_t> room_wanted{0};                    // free bytes a sleeping writer waits for
+  alignas(64) SemaphoreCore<FutexScope::process_shared> slots;  // Queue(maxsize > 0): free places
+  alignas(64) WaitWord<FutexScope::process_shared> unfinished;  // JoinableQueue: tasks not done
 };
 
 /** The ring's operations; the caller holds the write lock (writers) or the read lock (readers). */
@@ -145,6 +147,13 @@ class QueueChannel {
   /** Takes the write lock until `deadline`; completes what a dead writer left. */
   bool lock_writer(const Deadline& deadline) {
     const Acquired got = state_->write_lock.acquire(self_identity(), deadline);
+    if (got == Acquired::abandoned)
+      finish_dead_writer();
+    return got != Acquired::no;
+  }
+  /** Takes the write lock if it is free now (no clock read, no waiting). */
+  bool try_lock_writer() {
+    const Acquired got = state_->write_lock.try_acquire(self_identity());
     if (got == Acquired::abandoned)
       finish_dead_writer();
     return got != Acquired::no;
@@ -341,14 +350,20 @@ class QueueChannel {
   static bool spin_then_wait(WaitWord<FutexScope::process_shared>& word, Ready ready, const Deadline& deadline) {
     if (ready())
       return true;
+    // Between looks, back off (1, 2, 4 ... 32 pauses): every look pulls the other side's cache
+    // line over, which slows the very writer we wait for.
     const auto until = Clock::now() + std::chrono::microseconds(20);
-    for (int i = 1;; ++i) {
+    for (int i = 1, pauses = 1;; ++i) {
+      for (int k = 0; k < pauses; ++k) {
 #if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+      }
       if (ready())
         return true;
-      if (i % 64 == 0 && (Clock::now() >= until || deadline.expired()))
+      if (pauses < 32)
+        pauses *= 2;
+      if (i % 8 == 0 && (Clock::now() >= until || deadline.expired()))
         break;
     }
     return word.wait([&](std::uint32_t) { return ready(); }, deadline);
@@ -445,15 +460,16 @@ class QueueChannel {
 /** This process's side of a queue: items `put` buffered for the feeder thread. */
 struct LocalQueue {
   InternalLock lock;
-  std::deque<std::string> buffer;  // items for the feeder, in order
-  std::size_t in_flight = 0;       // items the feeder has taken and is writing
-  WaitWord<> pending;              // bumped when an item is buffered or the queue closes
-  WaitWord<> flushed;              // bumped when the buffer empties
+  std::deque<std::string> buffer;         // items for the feeder, in order
+  std::size_t in_flight = 0;              // items the feeder has taken and is writing
+  std::atomic<std::size_t> unwritten{0};  // buffer.size() + in_flight, readable without the lock
+  WaitWord<> pending;                     // bumped when an item is buffered or the queue closes
+  WaitWord<> flushed;                     // bumped when the buffer empties
   std::optional<threading::Thread> feeder;
   bool closed = false;
   std::atomic<bool> closed_flag{false};  // `closed`, readable without the lock
   bool cancelled = false;                // cancel_join_thread(): exit does not wait for the buffer
-  bool used = false;                     // put() was called (then close() closes the reading end too)
+  std::atomic<bool> used{false};         // put() was called (then close() closes the reading end too)
 };
 
 /** Every live `LocalQueue` of this process, for the exit flush and the fork child's reset. */
@@ -492,6 +508,7 @@ inline void forget_local_queues_in_child() noexcept {
     if (auto q = weak.lock()) {
       q->buffer.clear();
       q->in_flight = 0;
+      q->unwritten.store(0, std::memory_order_relaxed);
       q->feeder.reset();
       q->pending.at_fork_reset();
       q->flushed.at_fork_reset();
@@ -554,6 +571,7 @@ inline void run_feeder(std::shared_ptr<LocalQueue> local, QueueChannel channel) 
     bool drained = false;
     {
       std::lock_guard hold(local->lock);
+      local->unwritten.fetch_sub(local->in_flight, std::memory_order_release);
       local->in_flight = 0;
       drained = local->buffer.empty();
     }
@@ -714,36 +732,46 @@ class Queue {
   void put_until(const T& obj, const detail::Deadline& deadline) {
     detail::assert_sendable<T>();
     check_closed();
-    std::string bytes = pickle::dumps(obj);
+    // Pickled into this thread's scratch buffer: an item written at once allocates nothing.
+    thread_local std::string scratch;
+    detail::dumps_into(scratch, obj);
     auto& s = channel_.state();
     if (s.maxsize == INT_MAX)
       s.puts.fetch_add(1, std::memory_order_relaxed);
     else if (!s.slots.take(deadline))
       throw queue::Full();
     on_put();
-    enqueue(std::move(bytes));
+    enqueue(scratch);
   }
 
-  /** A place in the queue is free again (an item was got). */
-  void give_slot() noexcept {
+  /** An unbounded queue counts an item got; the caller holds the read lock (no other writer). */
+  void count_got() noexcept {
     auto& s = channel_.state();
     if (s.maxsize == INT_MAX)
-      s.gets.fetch_add(1, std::memory_order_relaxed);
-    else
+      s.gets.store(s.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  /** A bounded queue's place is free again (an item was got): wakes a waiting `put`. */
+  void give_slot() noexcept {
+    auto& s = channel_.state();
+    if (s.maxsize != INT_MAX)
       s.slots.give(1, s.maxsize);
   }
 
   /** Into the channel at once when possible, else into the feeder's buffer (in order). */
-  void enqueue(std::string bytes) {
-    std::lock_guard hold(local_->lock);
-    local_->used = true;
-    if (local_->buffer.empty() && local_->in_flight == 0 && channel_.lock_writer(detail::Deadline::after(0.0))) {
+  void enqueue(std::string& bytes) {
+    local_->used.store(true, std::memory_order_relaxed);
+    // Straight into the channel when nothing of this process waits to be written before it
+    // (then the calling thread's earlier items are all in) and no other producer is writing.
+    // The write lock orders this with the feeder and the other threads, as with other processes.
+    if (local_->unwritten.load(std::memory_order_acquire) == 0 && channel_.try_lock_writer()) {
       const bool written = channel_.try_write_whole(bytes);
       channel_.unlock_writer();
       if (written)
         return;
     }
-    local_->buffer.push_back(std::move(bytes));
+    std::lock_guard hold(local_->lock);
+    local_->buffer.push_back(std::move(bytes));  // the scratch buffer starts again empty
+    local_->unwritten.fetch_add(1, std::memory_order_release);
     if (!local_->feeder) {
       local_->feeder.emplace([local = local_, channel = channel_] { detail::run_feeder(local, channel); },
                              threading::ThreadOptions{.name = "QueueFeederThread", .daemon = true});
@@ -762,10 +790,13 @@ class Queue {
     try {
       got = channel_.read(bytes, deadline);
     } catch (...) {
+      count_got();
       channel_.unlock_reader();
       give_slot();
       throw;
     }
+    if (got)
+      count_got();
     channel_.unlock_reader();
     if (!got)
       throw queue::Empty();
