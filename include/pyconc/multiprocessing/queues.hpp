@@ -19,8 +19,9 @@ both are robust locks (`detail/robust_lock.hpp`). A message that fits the ring i
 whole, with one store of the head counter, and consumed whole, with one store of the tail
 counter: no reader ever sees half a message, and an item is taken out only by the store
 that ends its read. Nothing makes a system call unless someone sleeps: a reader waiting for
-data and a writer waiting for room sleep on futex words that the other side bumps, waking
-only when someone sleeps there.
+data (or a writer waiting for room) looks again every 2 us for up to 50 us, then sleeps on a
+futex word that the other side bumps only when someone sleeps there. The two sides' counters
+and locks lie on separate cache lines.
 
 A message larger than the ring streams through it in pieces, followed by a one-byte trailer
 that says it was written whole.
@@ -29,7 +30,8 @@ that says it was written whole.
 
 As in CPython, `put` returns once the item is queued in this process: written into the ring
 at once when there is room and no other producer is writing, else appended to this process's
-buffer, which a daemon thread named `QueueFeederThread` writes in order. A process that ends
+buffer, which a daemon thread named `QueueFeederThread` writes in order, a batch at a time
+(the whole buffer under one hold of the write lock). A process that ends
 (returning from `main`, or a child finishing its target) first waits until its buffered
 items are in the ring, unless `cancel_join_thread()` was called, as in CPython; so a child
 whose items nobody reads can block at exit, as in CPython ("joining processes that use
