@@ -8,7 +8,7 @@ catches a `KeyError`, as `except LookupError:` does):
 ```
 Error (Python's Exception)
 ├── RuntimeError ── NotImplementedError
-├── ValueError, TypeError, AssertionError, AttributeError, EOFError
+├── ValueError, TypeError, AssertionError, AttributeError, EOFError, StopIteration
 ├── ArithmeticError ── OverflowError, ZeroDivisionError
 ├── LookupError ── KeyError, IndexError
 ├── OSError ── ConnectionError ── BrokenPipeError, ConnectionAbortedError,
@@ -212,6 +212,8 @@ class KeyError : public LookupError {
 
 /** Python: `IndexError`, e.g. `IndexError("list index out of range")`. */
 PYCONC_DEFINE_ERROR(IndexError, LookupError, "IndexError");
+/** Python: `StopIteration`, raised by `next()` after an iterator's last item. */
+PYCONC_DEFINE_ERROR(StopIteration, Error, "StopIteration");
 
 /**
 Python: `OSError`, the base of the system-call errors. Built as in Python from a message

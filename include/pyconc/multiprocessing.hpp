@@ -15,6 +15,8 @@ Includes:
                                     `Condition`, `Event`, `Barrier` between processes.
 - `multiprocessing/queues.hpp`      `Queue`, `JoinableQueue`, `SimpleQueue`.
 - `multiprocessing/sharedctypes.hpp` `Value`, `Array`, `RawValue`, `RawArray`.
+- `multiprocessing/pool.hpp`        `Pool`, `pool::ThreadPool` (`dummy::Pool`), `AsyncResult`,
+                                    `IMapIterator`, `WorkerLostError`, `MaybeEncodingError`.
 - `multiprocessing/heap.hpp`        the shared memory they live in.
 - `multiprocessing/shared_memory.hpp`   `shared_memory::SharedMemory`, `ShareableList`,
                                         `ShareableValue`, `Bytes`.
@@ -34,6 +36,7 @@ A program that uses the spawn or forkserver start method calls
 #include <pyconc/multiprocessing/errors.hpp>
 #include <pyconc/multiprocessing/forkserver.hpp>
 #include <pyconc/multiprocessing/heap.hpp>
+#include <pyconc/multiprocessing/pool.hpp>
 #include <pyconc/multiprocessing/process.hpp>
 #include <pyconc/multiprocessing/queues.hpp>
 #include <pyconc/multiprocessing/resource_tracker.hpp>

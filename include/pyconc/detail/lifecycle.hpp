@@ -30,6 +30,8 @@ it: held in the child if it was held at the fork.
                                                             processes is computed again (detail/process_identity.hpp)
     queues             -                                    a multiprocessing queue's buffered items and
                                                             feeder thread stay the parent's
+    pools              -                                    a multiprocessing pool's workers and thread
+                                                            stay the parent's
 
 ## At exit
 
@@ -40,6 +42,8 @@ phases of `ExitPhase` in order, each at most once:
     threads_joined      every non-daemon thread is joined (CPython's threading._shutdown)
     queues_flushed      every multiprocessing queue's buffered items are written to its channel,
                         unless cancel_join_thread() (CPython's Queue._finalize_join)
+    pools_terminated    every multiprocessing Pool still running is terminated (CPython's
+                        finalizer of a Pool), its workers ended
     children_handled    non-daemon child processes are joined, daemonic ones terminated
     streams_flushed     C stdio (and so std::cout, synchronised with it) is flushed
 
@@ -68,7 +72,7 @@ inline namespace v0 {
 namespace detail {
 
 /** The phases of the at-fork sequence; prepare handlers run in this order. */
-enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, identity, queues, count };
+enum class ForkPhase : std::size_t { internal_sections, threads, gil, processes, identity, queues, pools, count };
 
 /** One phase's handlers; any may be null. They run with other threads possibly blocked in pyconc. */
 struct ForkHandlers {
@@ -82,6 +86,7 @@ enum class ExitPhase : std::size_t {
   executors_drained,
   threads_joined,
   queues_flushed,
+  pools_terminated,
   children_handled,
   streams_flushed,
   count

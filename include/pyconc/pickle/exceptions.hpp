@@ -336,7 +336,8 @@ class PickleExceptionRegistry {
            FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError, InterruptedError,
            BlockingIOError, ChildProcessError, ProcessLookupError, TimeoutError, OSError>();
     append<NotImplementedError, RuntimeError, ValueError, TypeError, AttributeError, EOFError, OverflowError,
-           ZeroDivisionError, ArithmeticError, AssertionError, KeyError, IndexError, LookupError, SystemExit, Error>();
+           ZeroDivisionError, ArithmeticError, AssertionError, KeyError, IndexError, LookupError, StopIteration,
+           SystemExit, Error>();
     append<std::bad_array_new_length, std::bad_alloc, std::bad_cast, std::bad_typeid, std::bad_exception,
            std::bad_optional_access, std::bad_variant_access>();
     append<std::invalid_argument, std::domain_error, std::length_error, std::out_of_range, std::logic_error>();
