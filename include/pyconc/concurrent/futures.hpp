@@ -23,6 +23,7 @@ print(f.result());  // 42
 
 #include <pyconc/concurrent/futures/executor.hpp>
 #include <pyconc/concurrent/futures/future.hpp>
+#include <pyconc/concurrent/futures/process.hpp>
 #include <pyconc/concurrent/futures/thread.hpp>
 #include <pyconc/concurrent/futures/wait.hpp>
 

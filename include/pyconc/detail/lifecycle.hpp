@@ -39,6 +39,8 @@ When the program exits (`main` returns, or `std::exit`), one `std::atexit` handl
 phases of `ExitPhase` in order, each at most once:
 
     executors_drained   every ThreadPoolExecutor refuses new work and runs what is queued
+    process_executors_drained   every ProcessPoolExecutor refuses new work, runs what is
+                        queued and stops its workers
     threads_joined      every non-daemon thread is joined (CPython's threading._shutdown)
     queues_flushed      every multiprocessing queue's buffered items are written to its channel,
                         unless cancel_join_thread() (CPython's Queue._finalize_join)
@@ -84,6 +86,7 @@ struct ForkHandlers {
 /** The phases of the exit sequence, in the order they run. */
 enum class ExitPhase : std::size_t {
   executors_drained,
+  process_executors_drained,
   threads_joined,
   queues_flushed,
   pools_terminated,

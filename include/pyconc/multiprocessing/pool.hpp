@@ -153,7 +153,6 @@ namespace detail {
 
 /** A task as a worker receives it: where its entry point and function are, and its arguments. */
 struct PoolTask {
-  std::uint64_t id = 0;  // 0: stop (sent by a pool that is closing)
   std::string entry_object;
   std::uint64_t entry_offset = 0;
   bool has_target = false;
@@ -161,7 +160,7 @@ struct PoolTask {
   std::uint64_t target_offset = 0;
   std::string args;
 };
-PYCONC_PICKLE_FIELDS(PoolTask, id, entry_object, entry_offset, has_target, target_object, target_offset, args);
+PYCONC_PICKLE_FIELDS(PoolTask, entry_object, entry_offset, has_target, target_object, target_offset, args);
 
 /** What a worker sends back. */
 struct PoolReply {
@@ -310,6 +309,15 @@ inline std::string pool_frame(const std::string& body) {
   return frame;
 }
 
+/** A task's frame: its id (little-endian u64; 0 tells the worker to stop), then the pickled `PoolTask`. */
+inline std::string pool_task_frame(std::uint64_t id, std::string_view task) {
+  std::string body(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    body[i] = static_cast<char>((id >> (8 * i)) & 0xff);
+  body += task;
+  return pool_frame(body);
+}
+
 /** Reads one frame (blocking); false at end of file or on error. */
 inline bool pool_read_frame(int fd, std::string& body) {
   unsigned char size[4];
@@ -381,11 +389,14 @@ inline void pool_worker_run(int fd, const PoolWorkerSetup& setup, const std::fun
   }
   std::int64_t done = 0;
   std::string body;
-  while (pool_read_frame(fd, body)) {
-    const auto task = pickle::loads<PoolTask>(body);
-    if (task.id == 0)
+  while (pool_read_frame(fd, body) && body.size() >= 8) {
+    std::uint64_t id = 0;
+    for (int i = 7; i >= 0; --i)
+      id = id << 8 | static_cast<unsigned char>(body[static_cast<std::size_t>(i)]);
+    if (id == 0)
       break;
-    PoolReply reply{task.id, PoolReply::outcome, {}};
+    const auto task = pickle::loads<PoolTask>(std::string_view(body).substr(8));
+    PoolReply reply{id, PoolReply::outcome, {}};
     const auto entry = code.resolve(task.entry_object, task.entry_offset);
     const auto target = task.has_target ? code.resolve(task.target_object, task.target_offset) : 0;
     if (entry == 0 || (task.has_target && target == 0)) {
@@ -422,10 +433,12 @@ class ChunkSink {
 
 /** One chunk of work as a pool's backend takes it. */
 struct PoolJob {
-  PoolTask task;                                                     // process pools: what the worker runs
+  std::string task;                                                  // process pools: the pickled PoolTask
   std::function<void()> run;                                         // thread pools: runs it and delivers
   std::function<void(std::uint8_t kind, std::string_view)> deliver;  // process pools: the worker's reply
   std::function<void(std::exception_ptr)> fail;                      // the chunk cannot complete
+  std::function<bool()> start = {};   // called as it is sent; false: cancelled, dropped (executors)
+  std::function<void()> cancel = {};  // shutdown(cancel_futures=True) (executors)
 };
 
 /** Calls `callback`, reporting what it raises (the pool goes on). */
@@ -1065,9 +1078,9 @@ class BasicPool {
       static_assert(pickle::picklable<E>,
                     "pyconc::multiprocessing::Pool: a task's result must be picklable (see pyconc/pickle.hpp)");
       const Fn fn(f);
-      job.task =
+      job.task = pickle::dumps(
           pyconc::detail::pool_task(reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Tuple, Single>),
-                                    fn, pickle::dumps(items));
+                                    fn, pickle::dumps(items)));
       job.deliver = [sink, index](std::uint8_t kind, std::string_view bytes) {
         try {
           if (kind == pyconc::detail::PoolReply::outcome) {
@@ -1096,34 +1109,49 @@ namespace detail {
 class ProcessPoolEngine;
 
 /** The process pools of this process: terminated at exit, forgotten in a fork child. */
-struct PoolRegistry {
+struct ProcessPoolRegistry {
   InternalLock lock;
   std::vector<std::weak_ptr<ProcessPoolEngine>> pools;
 };
 
-inline PoolRegistry& pool_registry() {
-  static PoolRegistry* const registry = new PoolRegistry;  // never deleted: used by the exit sequence
+inline ProcessPoolRegistry& process_pool_registry() {
+  static ProcessPoolRegistry* const registry = new ProcessPoolRegistry;  // never deleted: used by the exit sequence
   return *registry;
 }
 
 inline void terminate_pools_at_exit();
+inline void drain_executors_at_exit();
 inline void forget_pools_in_child() noexcept;
 
 /**
-The worker processes of a `Pool` and the thread that owns them (see the file comment). The
-workers and the queue of chunks not yet sent belong to that thread; other threads hand it
-work through `incoming_` and wake it through an eventfd.
+How a `ProcessPoolEngine` treats a worker that ends unasked: a `Pool` replaces it and fails
+what it held with `WorkerLostError`; a `ProcessPoolExecutor` breaks (`break_on_worker_death`):
+everything pending fails with `broken_pending`, later submits raise `broken_submit`.
+*/
+struct PoolPolicy {
+  bool break_on_worker_death = false;
+  std::exception_ptr broken_pending;
+  std::exception_ptr broken_submit;
+  bool drain_at_exit = false;  // at exit: run what is queued (executors), else terminate (pools)
+  bool rename_workers = true;  // "ForkPoolWorker-3" (pools), else the process's name (executors)
+};
+
+/**
+The worker processes of a `Pool` or a `ProcessPoolExecutor` and the thread that owns them
+(see the file comment). The workers belong to that thread; other threads queue work under
+`lock_` and wake it through an eventfd.
 */
 class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine> {
  public:
   static constexpr bool in_process = false;
 
   ProcessPoolEngine(int processes, long max_tasks, multiprocessing::Context context, PoolWorkerSetup setup,
-                    std::function<void()> fork_initializer)
+                    std::function<void()> fork_initializer, PoolPolicy policy = {})
       : processes_(processes),
         context_(context),
         setup_(std::move(setup)),
         fork_initializer_(std::move(fork_initializer)),
+        policy_(std::move(policy)),
         owner_pid_(static_cast<long>(::getpid())) {
     setup_.max_tasks = max_tasks;
     setup_.owner_pid = owner_pid_;
@@ -1142,27 +1170,32 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     for (int i = 0; i < processes_; ++i)
       start_worker();
     {
-      auto& r = pool_registry();
+      auto& r = process_pool_registry();
       std::lock_guard hold(r.lock);
       std::erase_if(r.pools, [](const std::weak_ptr<ProcessPoolEngine>& p) { return p.expired(); });
       r.pools.push_back(weak_from_this());
     }
+    on_exit(ExitPhase::process_executors_drained, &drain_executors_at_exit);
     on_exit(ExitPhase::pools_terminated, &terminate_pools_at_exit);
     on_fork(ForkPhase::pools, {.child = &forget_pools_in_child});
     handler_.emplace(threading::Thread::Options{.target = [this] { run(); }, .daemon = true});
     handler_->start();
   }
 
+  [[nodiscard]] bool started() const noexcept { return handler_.has_value(); }
+
   void submit(std::vector<PoolJob> jobs) {
     std::exception_ptr failed;
     {
       std::lock_guard hold(lock_);
+      if (broken_)
+        std::rethrow_exception(policy_.broken_submit);
       if (state_ != State::run)
         raise<ValueError>("Pool not running");
       failed = initializer_error_;
       if (!failed)
         for (auto& job : jobs)
-          incoming_.push_back(std::move(job));
+          queue_.push_back(std::move(job));
     }
     if (failed) {
       for (auto& job : jobs)
@@ -1179,6 +1212,18 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
         state_ = State::close;
     }
     wake();
+  }
+
+  /** Cancels every job not yet sent to a worker (`shutdown(cancel_futures=True)`). */
+  void cancel_pending() {
+    std::deque<PoolJob> cancelled;
+    {
+      std::lock_guard hold(lock_);
+      cancelled.swap(queue_);
+    }
+    for (auto& job : cancelled)
+      if (job.cancel)
+        job.cancel();
   }
 
   void terminate() noexcept {
@@ -1210,6 +1255,13 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     }
     return "RUN";
   }
+
+  [[nodiscard]] bool broken() const noexcept {
+    std::lock_guard hold(lock_);
+    return broken_;
+  }
+
+  [[nodiscard]] bool drains_at_exit() const noexcept { return policy_.drain_at_exit; }
 
   /** The workers' pids (for tests and tools). */
   [[nodiscard]] std::vector<long> worker_pids() const {
@@ -1261,10 +1313,12 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
                                {.daemon = true})
             : context_.Process(&pool_worker_main, std::tuple{theirs, setup_}, {.daemon = true});
     // CPython: the worker's name is its process's, "ForkProcess-3", with "Process" made "PoolWorker".
-    std::string name = process.name();
-    if (const auto at = name.find("Process"); at != std::string::npos)
-      name.replace(at, 7, "PoolWorker");
-    process.name(std::move(name));
+    if (policy_.rename_workers) {
+      std::string name = process.name();
+      if (const auto at = name.find("Process"); at != std::string::npos)
+        name.replace(at, 7, "PoolWorker");
+      process.name(std::move(name));
+    }
     process.start();
     theirs.close();
     ::fcntl(worker->fd.get(), F_SETFL, ::fcntl(worker->fd.get(), F_GETFL) | O_NONBLOCK);
@@ -1280,28 +1334,30 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   void run() {
     for (;;) {
       State state;
+      bool idle;
       {
         std::lock_guard hold(lock_);
-        while (!incoming_.empty()) {
-          queue_.push_back(std::move(incoming_.front()));
-          incoming_.pop_front();
-        }
         state = state_;
+        idle = queue_.empty();
       }
       if (state == State::terminate) {
+        terminate_workers();
+        return;
+      }
+      if (broken()) {
         terminate_workers();
         return;
       }
       if (initializer_error_ != nullptr)
         fail_queue(initializer_error_);
       dispatch();
-      if (state == State::close && queue_.empty() && nothing_held()) {
+      if (state == State::close && idle && nothing_held()) {
         if (workers_.empty())
           return;
         for (auto& w : workers_)
           if (!w->stopping) {
             w->stopping = true;
-            w->out += pool_frame(pickle::dumps(PoolTask{}));
+            w->out += pool_task_frame(0, {});
             flush(*w);
           }
       }
@@ -1313,23 +1369,43 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     return std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->held.empty(); });
   }
 
+  // The next queued job, if any (how many remain after it in `left`).
+  std::optional<PoolJob> next_job(std::size_t& left) {
+    std::lock_guard hold(lock_);
+    if (queue_.empty())
+      return std::nullopt;
+    PoolJob job = std::move(queue_.front());
+    queue_.pop_front();
+    left = queue_.size();
+    return job;
+  }
+
+  [[nodiscard]] std::size_t queued() const {
+    std::lock_guard hold(lock_);
+    return queue_.size();
+  }
+
   // Sends queued chunks: first to idle workers, then a second one to each while more wait than there are workers.
   void dispatch() {
-    for (std::size_t depth = 1; depth <= 2 && !queue_.empty(); ++depth) {
-      if (depth == 2 && queue_.size() < workers_.size())
+    for (std::size_t depth = 1; depth <= 2; ++depth) {
+      if (depth == 2 && queued() < workers_.size())
         break;
       for (auto& w : workers_) {
-        if (queue_.empty())
-          break;
         if (w->stopping || w->retired || w->held.size() >= depth ||
             (setup_.max_tasks > 0 && w->sent >= setup_.max_tasks))
           continue;
-        PoolJob job = std::move(queue_.front());
-        queue_.pop_front();
-        job.task.id = next_id_++;
-        w->out += pool_frame(pickle::dumps(job.task));
-        job.task = {};
-        w->held.emplace_back(next_id_ - 1, std::move(job));
+        std::optional<PoolJob> job;
+        for (std::size_t left = 0;;) {
+          job = next_job(left);
+          if (!job || !job->start || job->start())
+            break;  // a job whose future was cancelled meanwhile is dropped
+        }
+        if (!job)
+          return;
+        const std::uint64_t id = next_id_++;
+        w->out += pool_task_frame(id, job->task);
+        job->task = {};
+        w->held.emplace_back(id, std::move(*job));
         ++w->sent;
         flush(*w);
       }
@@ -1380,8 +1456,11 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
       if (fds[2 + 2 * i].revents != 0)
         ended.push_back(&w);
     }
-    for (Worker* w : ended)
+    for (Worker* w : ended) {
       worker_ended(*w);
+      if (broken())
+        return;
+    }
   }
 
   // Reads what the worker sent and completes the chunks it finished.
@@ -1425,6 +1504,8 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
       return;
     }
     if (reply.kind == PoolReply::initializer_failed) {
+      if (policy_.break_on_worker_death)
+        return;  // the worker ends, which breaks the pool
       std::exception_ptr error;
       try {
         error = pickle::loads<std::exception_ptr>(reply.bytes);
@@ -1452,6 +1533,11 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     w.process.join();
     const int code = w.process.exitcode().value_or(0);
     const long pid = w.process.pid().value_or(0);
+    const bool retiring = setup_.max_tasks > 0 && w.sent >= setup_.max_tasks && w.held.empty() && code == 0;
+    if (policy_.break_on_worker_death && !w.stopping && !retiring) {
+      break_pool();
+      return;
+    }
     if (!w.held.empty()) {
       std::exception_ptr error = initializer_error_;
       if (!error) {
@@ -1470,18 +1556,15 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     const bool stopping = w.stopping;
     w.process.close();
     std::erase_if(workers_, [&w](const std::unique_ptr<Worker>& x) { return x.get() == &w; });
-    {
-      std::lock_guard hold(lock_);
-      std::erase(pids_, pid);
-    }
     State state;
     {
       std::lock_guard hold(lock_);
+      std::erase(pids_, pid);
       state = state_;
     }
     if (stopping || state == State::terminate || initializer_error_ != nullptr)
       return;
-    if (state == State::close && queue_.empty())
+    if (state == State::close && queued() == 0)
       return;
     try {
       start_worker();
@@ -1492,12 +1575,31 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     }
   }
 
-  void fail_queue(const std::exception_ptr& error) {
-    while (!queue_.empty()) {
-      PoolJob job = std::move(queue_.front());
-      queue_.pop_front();
-      job.fail(error);
+  // CPython's executor, when a worker ends unasked: every future pending or running fails, the
+  // other workers are terminated, and later submits raise.
+  void break_pool() {
+    std::deque<PoolJob> pending;
+    {
+      std::lock_guard hold(lock_);
+      broken_ = true;
+      pending.swap(queue_);
     }
+    for (auto& w : workers_)
+      for (auto& [id, job] : w->held)
+        pending.push_back(std::move(job));
+    terminate_workers();  // before the futures fail: whoever sees one fail finds the workers gone
+    for (auto& job : pending)
+      job.fail(policy_.broken_pending);
+  }
+
+  void fail_queue(const std::exception_ptr& error) {
+    std::deque<PoolJob> failed;
+    {
+      std::lock_guard hold(lock_);
+      failed.swap(queue_);
+    }
+    for (auto& job : failed)
+      job.fail(error);
   }
 
   // Python's terminate(): SIGTERM to every worker, then each is reaped. What they held never completes.
@@ -1518,12 +1620,14 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   const multiprocessing::Context context_;
   PoolWorkerSetup setup_;
   const std::function<void()> fork_initializer_;
+  const PoolPolicy policy_;
   const long owner_pid_;
   Fd wake_;
 
   mutable InternalLock lock_;  // guards the members below it, up to the thread's
   State state_ = State::run;
-  std::deque<PoolJob> incoming_;
+  bool broken_ = false;
+  std::deque<PoolJob> queue_;  // not yet sent to a worker
   std::exception_ptr initializer_error_;
   std::vector<long> pids_;
 
@@ -1532,27 +1636,36 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
 
   // The pool's thread only (and start()).
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::deque<PoolJob> queue_;
   std::uint64_t next_id_ = 1;
 };
 
-inline void terminate_pools_at_exit() {
+// The live engines that do (`drain`) or do not drain at exit.
+inline std::vector<std::shared_ptr<ProcessPoolEngine>> live_pools(bool drain) {
   std::vector<std::shared_ptr<ProcessPoolEngine>> pools;
-  {
-    auto& r = pool_registry();
-    std::lock_guard hold(r.lock);
-    for (auto& weak : r.pools)
-      if (auto pool = weak.lock())
-        pools.push_back(std::move(pool));
-    r.pools.clear();
-  }
-  for (auto& pool : pools)
+  auto& r = process_pool_registry();
+  std::lock_guard hold(r.lock);
+  for (auto& weak : r.pools)
+    if (auto pool = weak.lock(); pool && pool->drains_at_exit() == drain)
+      pools.push_back(std::move(pool));
+  return pools;
+}
+
+inline void terminate_pools_at_exit() {
+  for (auto& pool : live_pools(false))
     pool->terminate();
+}
+
+inline void drain_executors_at_exit() {
+  const auto pools = live_pools(true);
+  for (const auto& pool : pools)
+    pool->close();
+  for (const auto& pool : pools)
+    pool->join();
 }
 
 inline void forget_pools_in_child() noexcept {
   // The registry's lock is free here (the fork gate); the engines stay the parent's.
-  auto& r = pool_registry();
+  auto& r = process_pool_registry();
   r.pools.clear();
 }
 
@@ -1690,6 +1803,29 @@ class ThreadPoolEngine {
   std::vector<threading::Thread> workers_;
 };
 
+/** A pool's initializer as its workers receive it: by address when it can be (`spawnable`), else only under fork. */
+struct PoolSetup {
+  PoolWorkerSetup setup;
+  bool spawnable = true;
+};
+
+template <class F, class... Args>
+PoolSetup pool_setup(const F& initializer, const std::tuple<Args...>& initargs) {
+  using Fn = std::decay_t<F>;
+  using Tuple = std::tuple<std::decay_t<Args>...>;
+  PoolSetup s;
+  if constexpr (spawnable_target<Fn> && pickle::picklable<Tuple>) {
+    s.setup.has_initializer = true;
+    s.setup.initializer = pool_task(reinterpret_cast<const void*>(&pool_init_entry<Fn, Tuple>), Fn(initializer),
+                                    pickle::dumps(Tuple(initargs)));
+  } else {
+    static_cast<void>(initializer);
+    static_cast<void>(initargs);
+    s.spawnable = false;
+  }
+  return s;
+}
+
 /** The initializer of a pool as the workers run it under fork (any callable), or none. */
 template <class F, class... Args>
 std::function<void()> pool_initializer(F&& f, std::tuple<Args...> args) {
@@ -1743,7 +1879,7 @@ class Pool : public BasicPool<pyconc::detail::ProcessPoolEngine> {
   requires std::invocable < std::decay_t<F>
   &, Args&... > Pool(Options options, F&& initializer, std::tuple<Args...> initargs = {})
       : BasicPool(nullptr, check_processes(options.processes)) {
-    auto setup = make_setup(initializer, initargs);
+    auto setup = pyconc::detail::pool_setup(initializer, initargs);
     start(std::move(options), std::move(setup),
           [&] { return pyconc::detail::pool_initializer(std::forward<F>(initializer), std::move(initargs)); });
   }
@@ -1752,31 +1888,8 @@ class Pool : public BasicPool<pyconc::detail::ProcessPoolEngine> {
   [[nodiscard]] std::vector<long> worker_pids() const { return backend_->worker_pids(); }
 
  private:
-  struct Setup {
-    pyconc::detail::PoolWorkerSetup setup;
-    bool spawnable = true;
-  };
-
-  template <class F, class... Args>
-  static Setup make_setup(const F& initializer, const std::tuple<Args...>& initargs) {
-    using Fn = std::decay_t<F>;
-    using Tuple = std::tuple<std::decay_t<Args>...>;
-    Setup s;
-    if constexpr (pyconc::detail::spawnable_target<Fn> && pickle::picklable<Tuple>) {
-      s.setup.has_initializer = true;
-      s.setup.initializer =
-          pyconc::detail::pool_task(reinterpret_cast<const void*>(&pyconc::detail::pool_init_entry<Fn, Tuple>),
-                                    Fn(initializer), pickle::dumps(Tuple(initargs)));
-    } else {
-      static_cast<void>(initializer);
-      static_cast<void>(initargs);
-      s.spawnable = false;
-    }
-    return s;
-  }
-
   template <class MakeInitializer>
-  void start(Options options, Setup setup, MakeInitializer make_fork_initializer) {
+  void start(Options options, pyconc::detail::PoolSetup setup, MakeInitializer make_fork_initializer) {
     if (options.maxtasksperchild && *options.maxtasksperchild <= 0)
       pyconc::detail::raise<ValueError>("maxtasksperchild must be a positive int or None");
     const Context context = options.context.value_or(get_context());

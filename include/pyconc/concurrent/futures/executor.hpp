@@ -205,7 +205,7 @@ ignores it: any value, even 0 or negative, is allowed; only a process pool would
 */
 struct MapOptions {
   std::optional<Timeout> timeout = {};  ///< unset: no limit; counted from the map() call
-  int chunksize = 1;                    ///< ignored (not even checked), as in CPython
+  int chunksize = 1;                    ///< calls per message to a worker process; ignored by thread pools
 };
 
 /**
