@@ -16,6 +16,8 @@
 #                  writes "parent process <pid1>." where the program printed its pid;
 #   "# any pids"   every such number is replaced by <pid>: for programs whose processes
 #                  print their pids in an order left to the scheduler;
+#   "# runs alone"  nothing here: examples/CMakeLists.txt runs the example with no other test
+#                  beside it (it times work on all the cores);
 #   "# needs python3"  nothing here: examples/CMakeLists.txt tests the example only where
 #                  python3 is found.
 
@@ -76,14 +78,14 @@ endfunction()
 set(mode "exact")
 set(map_pids FALSE)
 set(any_pids FALSE)
-while("${expected}" MATCHES "^# (unordered|pids|any pids|needs python3)[ \t]*\n")
+while("${expected}" MATCHES "^# (unordered|pids|any pids|needs python3|runs alone)[ \t]*\n")
   if("${expected}" MATCHES "^# unordered[ \t]*\n")
     set(mode "unordered")
   elseif("${expected}" MATCHES "^# any pids[ \t]*\n")
     set(any_pids TRUE)
   elseif("${expected}" MATCHES "^# pids[ \t]*\n")
     set(map_pids TRUE)
-  endif()  # "# needs python3" is for examples/CMakeLists.txt
+  endif()  # "# needs python3" and "# runs alone" are for examples/CMakeLists.txt
   # Drop the first line only (REGEX REPLACE would apply "^" again after each replacement).
   string(FIND "${expected}" "\n" newline)
   math(EXPR newline "${newline} + 1")
