@@ -82,7 +82,9 @@ Differs from Python:
 #include <poll.h>         // pollfd, poll
 #include <signal.h>       // SIGTERM
 #include <sys/eventfd.h>  // eventfd
-#include <sys/socket.h>   // socketpair
+#include <sys/prctl.h>    // prctl, PR_SET_PDEATHSIG
+#include <sys/socket.h>   // socketpair, sendmsg
+#include <sys/uio.h>      // iovec
 #include <unistd.h>       // read, write, _exit
 
 #include <pyconc/builtins.hpp>
@@ -162,23 +164,26 @@ struct PoolTask {
 };
 PYCONC_PICKLE_FIELDS(PoolTask, entry_object, entry_offset, has_target, target_object, target_offset, args);
 
-/** What a worker sends back. */
+/**
+What a worker sends back, as a frame: the task's id (u64, little-endian), the kind (u8), then
+the bytes: for `outcome` the chunk's pickled `PoolOutcome`, else a pickled `std::exception_ptr`.
+*/
 struct PoolReply {
   enum Kind : std::uint8_t { outcome = 0, initializer_failed = 1, task_failed = 2 };
   std::uint64_t id = 0;
   std::uint8_t kind = outcome;
-  std::string bytes;  // outcome: the chunk's outcome; else a pickled std::exception_ptr
+  std::string_view bytes;
 };
-PYCONC_PICKLE_FIELDS(PoolReply, id, kind, bytes);
 
 /** How a worker process is set up. */
 struct PoolWorkerSetup {
   std::int64_t owner_pid = 0;    // the worker ends when this process does
+  bool owner_is_parent = true;   // false: forkserver (the server is the parent): watch with a thread
   std::int64_t max_tasks = 0;    // 0: no limit (maxtasksperchild)
   bool has_initializer = false;  // spawnable initializer in `initializer`
   PoolTask initializer;
 };
-PYCONC_PICKLE_FIELDS(PoolWorkerSetup, owner_pid, max_tasks, has_initializer, initializer);
+PYCONC_PICKLE_FIELDS(PoolWorkerSetup, owner_pid, owner_is_parent, max_tasks, has_initializer, initializer);
 
 /** A task's entry point in the worker: runs the chunk and returns its outcome's bytes. */
 using PoolEntry = std::string (*)(std::uintptr_t target, std::string_view args);
@@ -223,20 +228,37 @@ decltype(auto) pool_call(std::uintptr_t target, Tuple&& args) {
   }
 }
 
-/** The worker's side of a chunk of `F` over items of type `Tuple`; `Single`: an `apply`. */
-template <class F, class Tuple, bool Single>
+/** The value a task of `F` on one `Item` gives: `Star`, the item is the arguments' tuple; else the one argument. */
+template <class F, class Item, bool Star>
+using pool_item_value_t = pool_value_t<F, std::conditional_t<Star, Item, std::tuple<Item>>>;
+
+/** Calls `F` on one item (see `pool_item_value_t`). */
+template <class F, bool Star, class Item>
+decltype(auto) pool_call_item(std::uintptr_t target, Item&& item) {
+  if constexpr (Star)
+    return pool_call<F>(target, std::forward<Item>(item));
+  else
+    return pool_call<F>(target, std::forward_as_tuple(std::forward<Item>(item)));
+}
+
+/**
+The worker's side of a chunk of `F` over items of type `Item` (`Star`: tuples of arguments,
+else single arguments, so that a chunk of ints crosses as one block of bytes); `Single`: an
+`apply`.
+*/
+template <class F, class Item, bool Star, bool Single>
 std::string pool_chunk_entry(std::uintptr_t target, std::string_view args) {
-  using E = pool_value_t<F, Tuple>;
+  using E = pool_item_value_t<F, Item, Star>;
   std::vector<E> values;
   try {
-    auto items = pickle::loads<std::vector<Tuple>>(args);
+    auto items = pickle::loads<std::vector<Item>>(args);
     values.reserve(items.size());
     for (auto& item : items) {
       if constexpr (std::is_same_v<E, std::monostate>) {
-        pool_call<F>(target, std::move(item));
+        pool_call_item<F, Star>(target, std::move(item));
         values.emplace_back();
       } else {
-        values.push_back(pool_call<F>(target, std::move(item)));
+        values.push_back(pool_call_item<F, Star>(target, std::move(item)));
       }
     }
   } catch (...) {
@@ -299,35 +321,105 @@ PoolTask pool_task(const void* entry, const F& f, std::string args) {
   return task;
 }
 
-/** Frames on a pool's sockets: a little-endian u32 size, then that many bytes. */
-inline std::string pool_frame(const std::string& body) {
-  std::string frame(4, '\0');
-  const auto n = static_cast<std::uint32_t>(body.size());
-  for (int i = 0; i < 4; ++i)
-    frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  frame += body;
-  return frame;
+/* Frames on a pool's sockets: a little-endian u32 size, then that many bytes. */
+
+/** Appends the little-endian bytes of `value` to `out`. */
+template <class U>
+void pool_put(std::string& out, U value) {
+  for (std::size_t i = 0; i < sizeof(U); ++i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xff));
 }
 
-/** A task's frame: its id (little-endian u64; 0 tells the worker to stop), then the pickled `PoolTask`. */
-inline std::string pool_task_frame(std::uint64_t id, std::string_view task) {
-  std::string body(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    body[i] = static_cast<char>((id >> (8 * i)) & 0xff);
-  body += task;
-  return pool_frame(body);
+/** The little-endian `U` at `p`. */
+template <class U>
+U pool_get(const char* p) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = sizeof(U); i-- > 0;)
+    value = value << 8 | static_cast<unsigned char>(p[i]);
+  return static_cast<U>(value);
 }
 
-/** Reads one frame (blocking); false at end of file or on error. */
-inline bool pool_read_frame(int fd, std::string& body) {
-  unsigned char size[4];
-  if (read_exact(fd, size, 4) != 4)
-    return false;
-  const std::uint32_t n = static_cast<std::uint32_t>(size[0]) | static_cast<std::uint32_t>(size[1]) << 8 |
-                          static_cast<std::uint32_t>(size[2]) << 16 | static_cast<std::uint32_t>(size[3]) << 24;
-  body.resize(n);
-  return n == 0 || read_exact(fd, body.data(), n) == static_cast<ssize_t>(n);
+/** Appends a task's frame to `out`: its id (0 tells the worker to stop), then the pickled `PoolTask`. */
+inline void pool_task_frame(std::string& out, std::uint64_t id, std::string_view task) {
+  pool_put(out, static_cast<std::uint32_t>(8 + task.size()));
+  pool_put(out, id);
+  out.append(task);
 }
+
+/** Appends a reply's frame to `out` (see `PoolReply`). */
+inline void pool_reply_frame(std::string& out, std::uint64_t id, std::uint8_t kind, std::string_view bytes) {
+  pool_put(out, static_cast<std::uint32_t>(9 + bytes.size()));
+  pool_put(out, id);
+  out.push_back(static_cast<char>(kind));
+  out.append(bytes);
+}
+
+/**
+A worker's end of its socket: reads frames from a buffer filled by large reads (one system
+call brings every frame the pool has sent so far), and writes replies in batches: a reply
+waits while another task is already here to run, up to 64 KiB of replies.
+*/
+class PoolWorkerChannel {
+ public:
+  explicit PoolWorkerChannel(int fd) noexcept : fd_(fd) {}
+
+  /** The next frame's body (valid until the next call); false at end of file. Blocks. */
+  bool next(std::string_view& body) {
+    in_.erase(0, consumed_);
+    consumed_ = 0;
+    while (!whole_frame()) {
+      flush();  // about to wait: the pool gets what is done first
+      const std::size_t old = in_.size();
+      in_.resize(old + 65536);
+      const ssize_t n = read_some(fd_, in_.data() + old, 65536);
+      in_.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
+      if (n <= 0)
+        return false;
+    }
+    const std::size_t n = frame_size();
+    body = std::string_view(in_).substr(4, n);
+    consumed_ = 4 + n;
+    return true;
+  }
+
+  /** Queues a reply; written now unless another whole frame is already buffered. */
+  bool reply(std::uint64_t id, std::uint8_t kind, std::string_view bytes) {
+    pool_reply_frame(out_, id, kind, bytes);
+    if (out_.size() < 65536 && has_next())
+      return true;
+    return flush();
+  }
+
+  bool flush() {
+    if (out_.empty())
+      return true;
+    const bool ok = write_all(fd_, out_.data(), out_.size(), true) == 0;
+    out_.clear();
+    return ok;
+  }
+
+ private:
+  [[nodiscard]] std::size_t frame_size() const noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(in_.data());
+    return static_cast<std::size_t>(p[0]) | static_cast<std::size_t>(p[1]) << 8 | static_cast<std::size_t>(p[2]) << 16 |
+           static_cast<std::size_t>(p[3]) << 24;
+  }
+  [[nodiscard]] bool whole_frame() const noexcept { return in_.size() >= 4 && in_.size() - 4 >= frame_size(); }
+  // Whether a whole frame follows the one being handled.
+  [[nodiscard]] bool has_next() const noexcept {
+    if (in_.size() - consumed_ < 4)
+      return false;
+    const auto* p = reinterpret_cast<const unsigned char*>(in_.data() + consumed_);
+    const std::size_t n = static_cast<std::size_t>(p[0]) | static_cast<std::size_t>(p[1]) << 8 |
+                          static_cast<std::size_t>(p[2]) << 16 | static_cast<std::size_t>(p[3]) << 24;
+    return in_.size() - consumed_ - 4 >= n;
+  }
+
+  int fd_;
+  std::string in_;
+  std::size_t consumed_ = 0;
+  std::string out_;
+};
 
 /** Resolves a task's code addresses in a worker, remembering each object's base. */
 class PoolCodeResolver {
@@ -345,8 +437,19 @@ class PoolCodeResolver {
   std::vector<std::pair<std::string, std::uintptr_t>> bases_;
 };
 
-/** Ends this worker process as soon as the pool's owner ends (a thread blocked on its pidfd). */
-inline void pool_watch_owner(std::int64_t owner_pid) {
+/**
+Ends this worker process as soon as the pool's owner ends. When the owner is the parent (fork
+and spawn: the pool's thread started the worker), the kernel does it: SIGKILL on the death of
+that thread (PR_SET_PDEATHSIG), which lives as long as the pool. A forkserver's child has the
+server for parent: a thread blocked on the owner's pidfd does it.
+*/
+inline void pool_watch_owner(std::int64_t owner_pid, bool owner_is_parent) {
+  if (owner_is_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (static_cast<std::int64_t>(::getppid()) != owner_pid)
+      ::_exit(1);  // the owner ended before the line above
+    return;
+  }
   const int pidfd = pidfd_open(static_cast<pid_t>(owner_pid));
   if (pidfd < 0)
     ::_exit(1);  // already gone
@@ -365,12 +468,9 @@ A worker's life (CPython's `pool.worker`): runs the initializer, then each task 
 until told to stop, the pool's end of the socket closes, or it has run `max_tasks`.
 */
 inline void pool_worker_run(int fd, const PoolWorkerSetup& setup, const std::function<void()>& initializer) {
-  pool_watch_owner(setup.owner_pid);
+  pool_watch_owner(setup.owner_pid, setup.owner_is_parent);
   PoolCodeResolver code;
-  const auto send = [fd](const PoolReply& reply) {
-    const std::string frame = pool_frame(pickle::dumps(reply));
-    return write_all(fd, frame.data(), frame.size(), true) == 0;
-  };
+  PoolWorkerChannel channel(fd);
   try {
     if (initializer) {
       initializer();
@@ -384,33 +484,33 @@ inline void pool_worker_run(int fd, const PoolWorkerSetup& setup, const std::fun
       reinterpret_cast<PoolInitEntry>(entry)(target, setup.initializer.args);
     }
   } catch (...) {
-    send(PoolReply{0, PoolReply::initializer_failed, pickle::dumps(std::current_exception())});
+    channel.reply(0, PoolReply::initializer_failed, pickle::dumps(std::current_exception()));
+    channel.flush();
     throw;  // printed as CPython prints it; exit code 1
   }
   std::int64_t done = 0;
-  std::string body;
-  while (pool_read_frame(fd, body) && body.size() >= 8) {
-    std::uint64_t id = 0;
-    for (int i = 7; i >= 0; --i)
-      id = id << 8 | static_cast<unsigned char>(body[static_cast<std::size_t>(i)]);
+  std::string_view body;
+  while (channel.next(body) && body.size() >= 8) {
+    const auto id = pool_get<std::uint64_t>(body.data());
     if (id == 0)
       break;
-    const auto task = pickle::loads<PoolTask>(std::string_view(body).substr(8));
-    PoolReply reply{id, PoolReply::outcome, {}};
+    const auto task = pickle::loads<PoolTask>(body.substr(8));
     const auto entry = code.resolve(task.entry_object, task.entry_offset);
     const auto target = task.has_target ? code.resolve(task.target_object, task.target_offset) : 0;
+    bool sent = false;
     if (entry == 0 || (task.has_target && target == 0)) {
-      reply.kind = PoolReply::task_failed;
-      reply.bytes = pickle::dumps(
-          std::make_exception_ptr(pickle::UnpicklingError("the task's function is not in this worker's program code")));
+      sent = channel.reply(id, PoolReply::task_failed,
+                           pickle::dumps(std::make_exception_ptr(
+                               pickle::UnpicklingError("the task's function is not in this worker's program code"))));
     } else {
-      reply.bytes = reinterpret_cast<PoolEntry>(entry)(target, task.args);
+      sent = channel.reply(id, PoolReply::outcome, reinterpret_cast<PoolEntry>(entry)(target, task.args));
     }
-    if (!send(reply))
-      break;
+    if (!sent)
+      return;
     if (setup.max_tasks > 0 && ++done >= setup.max_tasks)
       break;
   }
+  channel.flush();
 }
 
 /** A worker's `Process` target under every start method. */
@@ -860,12 +960,11 @@ struct PoolOptions {
 
 namespace detail {
 
-/** The items of `iterable` as the tuples a task takes (a tuple per item; `star`: items are tuples). */
+/** The items of `iterable`, read at once (CPython's `list(iterable)`). */
 template <bool Star, class R>
 auto pool_items(R&& iterable) {
   using Item = std::ranges::range_value_t<R>;
-  using Tuple = std::conditional_t<Star, std::decay_t<Item>, std::tuple<std::decay_t<Item>>>;
-  std::vector<Tuple> items;
+  std::vector<std::decay_t<Item>> items;
   if constexpr (std::ranges::sized_range<R>)
     items.reserve(static_cast<std::size_t>(std::ranges::size(iterable)));
   for (auto&& item : iterable) {
@@ -918,7 +1017,7 @@ class BasicPool {
     items.emplace_back(std::move(args));
     auto state = std::make_shared<pyconc::detail::AsyncResultState<V, V>>(1, 1, std::move(options), false);
     std::vector<pyconc::detail::PoolJob> jobs;
-    jobs.push_back(make_job<std::decay_t<F>, Tuple, true, V>(f, std::move(items), state, 0));
+    jobs.push_back(make_job<std::decay_t<F>, Tuple, true, true, V>(f, std::move(items), state, 0));
     backend_->submit(std::move(jobs));
     return AsyncResult<V>(std::move(state));
   }
@@ -936,8 +1035,11 @@ class BasicPool {
       AsyncOptions<std::vector<
           pyconc::detail::pool_value_t<std::decay_t<F>, std::tuple<std::decay_t<std::ranges::range_value_t<R>>>>>>
           options = {}) {
-    return map_chunks<false>(std::forward<F>(f), pyconc::detail::pool_items<false>(std::forward<R>(iterable)),
-                             chunksize, std::move(options));
+    if constexpr (std::ranges::random_access_range<R> && std::ranges::sized_range<R>)
+      return map_chunks<false>(std::forward<F>(f), std::forward<R>(iterable), chunksize, std::move(options));
+    else
+      return map_chunks<false>(std::forward<F>(f), pyconc::detail::pool_items<false>(std::forward<R>(iterable)),
+                               chunksize, std::move(options));
   }
 
   /** Python: `starmap(func, iterable, chunksize=None)`: `f(args...)` for each tuple. Blocks. */
@@ -1006,65 +1108,81 @@ class BasicPool {
   int processes_;
 
  private:
-  template <bool Star, class F, class Tuple, class V>
-  auto map_chunks(F&& f, std::vector<Tuple> items, std::optional<std::size_t> chunksize, AsyncOptions<V> options) {
+  // Items are tuples of arguments (`Star`) or single arguments.
+  template <bool Star, class F, class Items, class V>
+  auto map_chunks(F&& f, Items&& items, std::optional<std::size_t> chunksize, AsyncOptions<V> options) {
     using Fn = std::decay_t<F>;
+    using Item = std::decay_t<std::ranges::range_value_t<Items>>;
     using E = typename V::value_type;
     if (chunksize && *chunksize == 0)
       pyconc::detail::raise<ValueError>("Chunksize must be 1+, not 0");
-    const std::size_t n = items.size();
+    const auto n = static_cast<std::size_t>(std::ranges::size(items));
     const std::size_t size = n == 0 ? 0
                                     : chunksize.value_or((n + 4 * static_cast<std::size_t>(processes_) - 1) /
                                                          (4 * static_cast<std::size_t>(processes_)));
     auto state = std::make_shared<pyconc::detail::AsyncResultState<V, E>>(n, size, std::move(options), true);
     if (n > 0)
-      backend_->submit(chunk_jobs<Fn, Tuple, E>(f, std::move(items), size, state));
+      backend_->submit(chunk_jobs<Fn, Item, Star, E>(f, std::forward<Items>(items), size, state));
     return AsyncResult<V>(std::move(state));
   }
 
-  template <class F, class Tuple>
-  auto imap_chunks(F&& f, std::vector<Tuple> items, std::size_t chunksize, bool ordered) {
+  template <class F, class Item>
+  auto imap_chunks(F&& f, std::vector<Item> items, std::size_t chunksize, bool ordered) {
     using Fn = std::decay_t<F>;
-    using E = pyconc::detail::pool_value_t<Fn, Tuple>;
+    using E = pyconc::detail::pool_item_value_t<Fn, Item, false>;
     if (chunksize < 1)
       pyconc::detail::raise<ValueError>("Chunksize must be 1+, not " + std::to_string(chunksize));
     const std::size_t n = items.size();
     auto state = std::make_shared<pyconc::detail::IMapState<E>>((n + chunksize - 1) / chunksize, ordered);
     state->single_items_ = chunksize == 1;
     if (n > 0)
-      backend_->submit(chunk_jobs<Fn, Tuple, E>(f, std::move(items), chunksize, state));
+      backend_->submit(chunk_jobs<Fn, Item, false, E>(f, std::move(items), chunksize, state));
     return IMapIterator<E>(std::move(state));
   }
 
-  template <class Fn, class Tuple, class E, class F>
-  std::vector<pyconc::detail::PoolJob> chunk_jobs(F& f, std::vector<Tuple> items, std::size_t size,
+  // The chunks of `items` (a random-access range: moved from when it is a vector of ours) as jobs.
+  template <class Fn, class Item, bool Star, class E, class F, class Items>
+  std::vector<pyconc::detail::PoolJob> chunk_jobs(F& f, Items&& items, std::size_t size,
                                                   const std::shared_ptr<pyconc::detail::ChunkSink<E>>& sink) {
+    const auto n = static_cast<std::size_t>(std::ranges::size(items));
+    const auto begin = std::ranges::begin(items);
     std::vector<pyconc::detail::PoolJob> jobs;
-    jobs.reserve((items.size() + size - 1) / size);
-    for (std::size_t first = 0, index = 0; first < items.size(); first += size, ++index) {
-      const std::size_t last = std::min(items.size(), first + size);
-      std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(first)),
-                               std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(last)));
-      jobs.push_back(make_job<Fn, Tuple, false, E>(f, std::move(chunk), sink, index));
+    jobs.reserve((n + size - 1) / size);
+    for (std::size_t first = 0, index = 0; first < n; first += size, ++index) {
+      const std::size_t last = std::min(n, first + size);
+      const auto from = begin + static_cast<std::ptrdiff_t>(first);
+      const auto to = begin + static_cast<std::ptrdiff_t>(last);
+      std::vector<Item> chunk;
+      if constexpr (std::is_same_v<std::remove_cvref_t<Items>, std::vector<Item>> && !std::is_lvalue_reference_v<Items>)
+        chunk.assign(std::make_move_iterator(from), std::make_move_iterator(to));
+      else
+        chunk.assign(from, to);
+      jobs.push_back(make_job<Fn, Item, Star, false, E>(f, std::move(chunk), sink, index));
     }
     return jobs;
   }
 
-  template <class Fn, class Tuple, bool Single, class E, class F>
-  pyconc::detail::PoolJob make_job(F& f, std::vector<Tuple> items, std::shared_ptr<pyconc::detail::ChunkSink<E>> sink,
+  template <class Fn, class Item, bool Star, bool Single, class E, class F>
+  pyconc::detail::PoolJob make_job(F& f, std::vector<Item> items, std::shared_ptr<pyconc::detail::ChunkSink<E>> sink,
                                    std::size_t index) {
     pyconc::detail::PoolJob job;
     if constexpr (in_process) {
       job.run = [fn = Fn(f), items = std::move(items), sink, index]() mutable {
+        const auto call = [&fn](Item& item) -> decltype(auto) {
+          if constexpr (Star)
+            return std::apply(fn, std::move(item));
+          else
+            return fn(std::move(item));
+        };
         std::vector<E> values;
         try {
           values.reserve(items.size());
           for (auto& item : items) {
             if constexpr (std::is_same_v<E, std::monostate>) {
-              std::apply(fn, std::move(item));
+              call(item);
               values.emplace_back();
             } else {
-              values.push_back(std::apply(fn, std::move(item)));
+              values.push_back(call(item));
             }
           }
         } catch (...) {
@@ -1074,13 +1192,13 @@ class BasicPool {
         sink->chunk_done(index, std::move(values));
       };
     } else {
-      pyconc::detail::check_spawnable<Fn, Tuple>();
+      pyconc::detail::check_spawnable<Fn, Item>();
       static_assert(pickle::picklable<E>,
                     "pyconc::multiprocessing::Pool: a task's result must be picklable (see pyconc/pickle.hpp)");
       const Fn fn(f);
-      job.task = pickle::dumps(
-          pyconc::detail::pool_task(reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Tuple, Single>),
-                                    fn, pickle::dumps(items)));
+      job.task = pickle::dumps(pyconc::detail::pool_task(
+          reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Item, Star, Single>), fn,
+          pickle::dumps(items)));
       job.deliver = [sink, index](std::uint8_t kind, std::string_view bytes) {
         try {
           if (kind == pyconc::detail::PoolReply::outcome) {
@@ -1155,6 +1273,7 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
         owner_pid_(static_cast<long>(::getpid())) {
     setup_.max_tasks = max_tasks;
     setup_.owner_pid = owner_pid_;
+    setup_.owner_is_parent = context_.start_method() != multiprocessing::StartMethod::forkserver;
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake_)
       raise_errno(errno);
@@ -1165,10 +1284,12 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
 
   ~ProcessPoolEngine() { terminate(); }
 
-  /** Starts the workers (here, so that a worker that cannot start raises here) and the pool's thread. */
+  /**
+  Starts the pool's thread, which starts the workers (so that each worker's parent is that
+  thread: see `pool_watch_owner`); waits for them, and raises what starting one raised.
+  */
   void start() {
-    for (int i = 0; i < processes_; ++i)
-      start_worker();
+    started_.store(true);
     {
       auto& r = process_pool_registry();
       std::lock_guard hold(r.lock);
@@ -1180,9 +1301,14 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     on_fork(ForkPhase::pools, {.child = &forget_pools_in_child});
     handler_.emplace(threading::Thread::Options{.target = [this] { run(); }, .daemon = true});
     handler_->start();
+    workers_started_.wait(Deadline::forever());
+    if (start_error_) {
+      join_thread();
+      std::rethrow_exception(start_error_);
+    }
   }
 
-  [[nodiscard]] bool started() const noexcept { return handler_.has_value(); }
+  [[nodiscard]] bool started() const noexcept { return started_.load(); }
 
   void submit(std::vector<PoolJob> jobs) {
     std::exception_ptr failed;
@@ -1233,10 +1359,8 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
       std::lock_guard hold(lock_);
       state_ = State::terminate;
     }
-    if (!handler_) {
-      terminate_workers();  // start() failed before the thread: the workers it started end here
-      return;
-    }
+    if (!handler_)
+      return;  // never started: no worker
     wake();
     join_thread();
   }
@@ -1274,10 +1398,10 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
 
   struct Worker {
     multiprocessing::Process process;
-    Fd fd;            // the pool's end of the worker's socket pair (non-blocking)
-    std::string out;  // frames not yet written
-    std::size_t out_done = 0;
-    std::string in;                                      // bytes read, not yet a whole frame
+    Fd fd;                        // the pool's end of the worker's socket pair (non-blocking)
+    std::deque<std::string> out;  // pieces of frames not yet written (a task's bytes are not copied)
+    std::size_t out_done = 0;     // of out.front()
+    std::string in;               // bytes read, not yet a whole frame
     std::deque<std::pair<std::uint64_t, PoolJob>> held;  // sent, no reply yet (in order)
     std::int64_t sent = 0;
     bool stopping = false;  // told to stop: not replaced when it ends
@@ -1332,6 +1456,16 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
 
   // The pool's thread.
   void run() {
+    try {
+      for (int i = 0; i < processes_; ++i)
+        start_worker();
+    } catch (...) {
+      start_error_ = std::current_exception();
+      terminate_workers();
+      workers_started_.set();
+      return;
+    }
+    workers_started_.set();
     for (;;) {
       State state;
       bool idle;
@@ -1357,7 +1491,8 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
         for (auto& w : workers_)
           if (!w->stopping) {
             w->stopping = true;
-            w->out += pool_task_frame(0, {});
+            w->out.emplace_back();
+            pool_task_frame(w->out.back(), 0, {});
             flush(*w);
           }
       }
@@ -1385,10 +1520,15 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     return queue_.size();
   }
 
-  // Sends queued chunks: first to idle workers, then a second one to each while more wait than there are workers.
+  // Sends queued chunks: first one to each idle worker; then, while more wait than there are
+  // workers, a second to each; and while many more wait (a long queue of small tasks), up to
+  // kDeepQueue each, so that a worker finds its next task already there.
   void dispatch() {
-    for (std::size_t depth = 1; depth <= 2; ++depth) {
-      if (depth == 2 && queued() < workers_.size())
+    static constexpr std::size_t kDeepQueue = 8;
+    for (std::size_t depth = 1; depth <= kDeepQueue; ++depth) {
+      const std::size_t waiting = queued();
+      if (waiting == 0 || (depth == 2 && waiting < workers_.size()) ||
+          (depth > 2 && waiting < kDeepQueue * workers_.size()))
         break;
       for (auto& w : workers_) {
         if (w->stopping || w->retired || w->held.size() >= depth ||
@@ -1401,34 +1541,57 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
             break;  // a job whose future was cancelled meanwhile is dropped
         }
         if (!job)
-          return;
+          break;
         const std::uint64_t id = next_id_++;
-        w->out += pool_task_frame(id, job->task);
+        std::string head;
+        pool_put(head, static_cast<std::uint32_t>(8 + job->task.size()));
+        pool_put(head, id);
+        w->out.push_back(std::move(head));
+        w->out.push_back(std::move(job->task));
         job->task = {};
         w->held.emplace_back(id, std::move(*job));
         ++w->sent;
-        flush(*w);
       }
     }
+    for (auto& w : workers_)
+      flush(*w);
   }
 
+  // Writes what the socket takes now, many pieces per system call.
   void flush(Worker& w) noexcept {
-    while (w.out_done < w.out.size()) {
-      const ssize_t n = ::send(w.fd.get(), w.out.data() + w.out_done, w.out.size() - w.out_done, MSG_NOSIGNAL);
-      if (n > 0) {
-        w.out_done += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
+    while (!w.out.empty()) {
+      iovec pieces[64];
+      int count = 0;
+      for (auto it = w.out.begin(); it != w.out.end() && count < 64; ++it, ++count) {
+        const std::size_t skip = count == 0 ? w.out_done : 0;
+        pieces[count].iov_base = it->data() + skip;
+        pieces[count].iov_len = it->size() - skip;
+      }
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = static_cast<std::size_t>(count);
+      ssize_t n = ::sendmsg(w.fd.get(), &message, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
         continue;
-      } else {
-        if (n < 0 && errno != EAGAIN)
-          w.out_done = w.out.size();  // the worker is gone: its sentinel tells the rest
+      if (n < 0) {
+        if (errno != EAGAIN)
+          w.out.clear();  // the worker is gone: its sentinel tells the rest
         break;
       }
+      while (n > 0 && !w.out.empty()) {
+        const std::size_t left = w.out.front().size() - w.out_done;
+        if (static_cast<std::size_t>(n) >= left) {
+          n -= static_cast<ssize_t>(left);
+          w.out.pop_front();
+          w.out_done = 0;
+        } else {
+          w.out_done += static_cast<std::size_t>(n);
+          n = 0;
+        }
+      }
     }
-    if (w.out_done == w.out.size()) {
-      w.out.clear();
+    if (w.out.empty())
       w.out_done = 0;
-    }
   }
 
   void wait_and_handle() {
@@ -1490,12 +1653,10 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   }
 
   void handle_reply(Worker& w, std::string_view body) {
-    PoolReply reply;
-    try {
-      reply = pickle::loads<PoolReply>(body);
-    } catch (...) {
+    if (body.size() < 9 || static_cast<std::uint8_t>(body[8]) > PoolReply::task_failed) {
       // Not a reply: nothing more from this worker can be trusted. Its chunks fail; it is replaced.
-      const auto error = std::current_exception();
+      const auto error = std::make_exception_ptr(
+          pickle::UnpicklingError("the pool's worker " + w.process.name() + " sent bytes that are not a reply"));
       for (auto& [id, job] : w.held)
         job.fail(error);
       w.held.clear();
@@ -1503,6 +1664,7 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
       w.process.kill();
       return;
     }
+    const PoolReply reply{pool_get<std::uint64_t>(body.data()), static_cast<std::uint8_t>(body[8]), body.substr(9)};
     if (reply.kind == PoolReply::initializer_failed) {
       if (policy_.break_on_worker_death)
         return;  // the worker ends, which breaks the pool
@@ -1631,8 +1793,13 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   std::exception_ptr initializer_error_;
   std::vector<long> pids_;
 
-  InternalLock join_lock_;
+  // Not an InternalLock: held while joining the pool's thread, which forks workers, and a
+  // fork waits for every InternalLock to be free.
+  std::mutex join_lock_;
   std::optional<threading::Thread> handler_;
+  std::atomic<bool> started_{false};
+  EventCore<> workers_started_;     // set by the pool's thread once the first workers are up
+  std::exception_ptr start_error_;  // written before workers_started_ is set
 
   // The pool's thread only (and start()).
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -1799,7 +1966,7 @@ class ThreadPoolEngine {
   std::deque<PoolJob> queue_;
   std::exception_ptr initializer_error_;
   std::atomic<std::uint32_t> changes_{0};
-  InternalLock join_lock_;
+  std::mutex join_lock_;  // not an InternalLock: held while joining workers, whose tasks may fork
   std::vector<threading::Thread> workers_;
 };
 

@@ -243,6 +243,9 @@ class ProcessPoolExecutor : public Executor {
     {
       std::lock_guard hold(lock_);
       shutdown_ = true;
+    }
+    {
+      std::lock_guard starting(start_lock_);  // a first submit still starting the workers finishes first
       if (!engine_->started())
         return;
     }
@@ -317,9 +320,9 @@ class ProcessPoolExecutor : public Executor {
                   "pyconc::concurrent::futures::ProcessPoolExecutor: a call's result must be picklable (see "
                   "pyconc/pickle.hpp)");
     pyconc::detail::PoolJob job;
-    job.task = pickle::dumps(
-        pyconc::detail::pool_task(reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Tuple, Single>),
-                                  Fn(fn), pickle::dumps(items)));
+    job.task = pickle::dumps(pyconc::detail::pool_task(
+        reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Tuple, true, Single>), Fn(fn),
+        pickle::dumps(items)));
     return job;
   }
 
@@ -350,19 +353,31 @@ class ProcessPoolExecutor : public Executor {
   }
 
   void schedule_jobs(std::vector<pyconc::detail::PoolJob> jobs) {
-    std::lock_guard hold(lock_);
-    if (engine_->broken())
-      std::rethrow_exception(std::make_exception_ptr(
-          BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")));
-    if (shutdown_)
+    {
+      std::lock_guard hold(lock_);
+      if (engine_->broken())
+        std::rethrow_exception(std::make_exception_ptr(
+            BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")));
+      if (shutdown_)
+        pyconc::detail::raise<RuntimeError>("cannot schedule new futures after shutdown");
+      if (pyconc::detail::exiting())
+        pyconc::detail::raise<RuntimeError>("cannot schedule new futures after interpreter shutdown");
+    }
+    {
+      // Not an InternalLock: the workers are forked while this is held, and a fork waits for
+      // every InternalLock to be free.
+      std::lock_guard starting(start_lock_);
+      if (!engine_->started())
+        engine_->start();
+    }
+    try {
+      engine_->submit(std::move(jobs));
+    } catch (const ValueError&) {  // shut down meanwhile: the engine is no longer running
       pyconc::detail::raise<RuntimeError>("cannot schedule new futures after shutdown");
-    if (pyconc::detail::exiting())
-      pyconc::detail::raise<RuntimeError>("cannot schedule new futures after interpreter shutdown");
-    if (!engine_->started())
-      engine_->start();
-    engine_->submit(std::move(jobs));
+    }
   }
 
+  std::mutex start_lock_;  // serialises the first submits' start of the workers
   mutable pyconc::detail::InternalLock lock_;
   bool shutdown_ = false;  // guarded by lock_
   int max_workers_ = 0;
