@@ -289,6 +289,45 @@ MPSHARED = {
     ],
 }
 
+POOL = {
+    "title": "pyconc process pools: ns per map or per 10,000 tasks, per pair of CPU-bound units",
+    "impls": [
+        ("raw_processes", "2 forked processes per map, results through a pipe"),
+        ("raw_threads", "2 std::threads"),
+        ("pipe_pingpong", "2 long-lived processes, 1 message each way per item"),
+        ("pool1", "Pool(1)"),
+        ("raw2", "2 forked processes, one unit each"),
+        ("raw1", "1 forked process, both units"),
+    ],
+    "pyconc_name": "pyconc Pool / ProcessPoolExecutor",
+    "cpython_name": "CPython Pool / ProcessPoolExecutor",
+    "workloads": [
+        ("Pool(2).map of 100,000 ints, default chunks", "BM_PoolMap100k"),
+        ("Pool(2).map of 10,000 ints, chunksize=1", "BM_PoolMap10kChunk1"),
+        ("ProcessPoolExecutor(2): 10,000 submit, then result()", "BM_PpeSubmit10k"),
+        ("ProcessPoolExecutor(2).map of 10,000 ints, chunksize=1", "BM_PpeMap10kChunk1"),
+        ("ProcessPoolExecutor(2).map of 10,000 ints, chunksize=100", "BM_PpeMap10kChunk100"),
+        ("Pool(2).map of 2 CPU-bound units (~20 ms each)", "BM_CpuPool2x"),
+    ],
+    "chart_labels": ["Pool map 100k", "Pool map chunk 1", "PPE submit 10k", "PPE map chunk 1",
+                     "PPE map chunk 100", "CPU-bound 2 units"],
+    "targets": {
+        "BM_PoolMap100k": [("cpython", 10.0)],
+        "BM_PoolMap10kChunk1": [("cpython", 10.0)],
+        "BM_PpeSubmit10k": [("cpython", 10.0)],
+        "BM_PpeMap10kChunk1": [("cpython", 10.0)],
+        "BM_PpeMap10kChunk100": [("cpython", 10.0)],
+    },
+    "notes": [
+        "The pools are made once, before timing, in C++ and CPython alike (fork context); the "
+        "raw baselines fork inside the timed loop, as a program without a pool would.",
+        "BM_CpuPool2x: Pool(2)'s speedup is pool1 / pyconc, the raw processes' raw1 / raw2; "
+        "the units differ between C++ and CPython (each ~20 ms), so only ratios compare.",
+        "pipe_pingpong is the floor of one message each way per item with no pool at all: "
+        "both long-lived workers answer one int at a time.",
+    ],
+}
+
 FAMILIES = {
     "threading": {"binary": "threading_bench", "script": "threading_bench.py",
                   "kind": "rows"},
@@ -298,6 +337,7 @@ FAMILIES = {
     "pickle": dict(PICKLE, binary="pickle_bench", script="pickle_bench.py", kind="matrix"),
     "process": dict(PROCESS, binary="process_bench", script="process_bench.py", kind="matrix"),
     "mpshared": dict(MPSHARED, binary="mp_shared_bench", script="mp_shared_bench.py", kind="matrix"),
+    "pool": dict(POOL, binary="pool_bench", script="pool_bench.py", kind="matrix"),
 }
 
 

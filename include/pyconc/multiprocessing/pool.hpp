@@ -32,8 +32,11 @@ picklable `initargs`. A `ThreadPool` runs any callable, as CPython's does.
 Inside, a pool has one thread (CPython has three) that owns the workers: it starts them,
 sends each task to one worker over that worker's socket pair, reads the results back,
 runs the callbacks, and watches every worker's pidfd, so a worker's death is seen at once.
-A worker holds at most one task beyond the one it runs, and only while more tasks wait
-than there are workers. Results complete in that thread: a callback runs before `get()`
+Tasks are sent ahead, so that a worker finds its next task already there: one beyond the
+one it runs while more tasks wait than there are workers, and up to half of each worker's
+share of a long queue (at most 64). A task sent ahead waits for that worker even if another
+becomes idle (CPython's workers take tasks from one shared pipe, one at a time; its `map`
+sends chunks instead). Results complete in that thread: a callback runs before `get()`
 returns for its result, as in CPython.
 
 Differs from Python:
@@ -1520,15 +1523,18 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
     return queue_.size();
   }
 
-  // Sends queued chunks: first one to each idle worker; then, while more wait than there are
-  // workers, a second to each; and while many more wait (a long queue of small tasks), up to
-  // kDeepQueue each, so that a worker finds its next task already there.
+  // Sends queued chunks, round by round: first one to each idle worker; then, while more wait
+  // than there are workers, a second to each; and while many more wait (a long queue of small
+  // tasks), up to half of each worker's share of the queue (at most kDeepQueue), so that a
+  // worker finds its next tasks already there instead of waiting for a message each time.
   void dispatch() {
-    static constexpr std::size_t kDeepQueue = 8;
-    for (std::size_t depth = 1; depth <= kDeepQueue; ++depth) {
-      const std::size_t waiting = queued();
-      if (waiting == 0 || (depth == 2 && waiting < workers_.size()) ||
-          (depth > 2 && waiting < kDeepQueue * workers_.size()))
+    static constexpr std::size_t kDeepQueue = 64;
+    const std::size_t waiting = queued();
+    const std::size_t half_share = waiting / (2 * std::max<std::size_t>(1, workers_.size()));
+    const std::size_t limit =
+        std::max<std::size_t>(waiting >= workers_.size() ? 2 : 1, std::min(kDeepQueue, half_share));
+    for (std::size_t depth = 1; depth <= limit; ++depth) {
+      if (queued() == 0)
         break;
       for (auto& w : workers_) {
         if (w->stopping || w->retired || w->held.size() >= depth ||

@@ -39,9 +39,11 @@ drained the same way, in the exit sequence's `process_executors_drained` phase.
 
 Differs from Python: a call submitted through an `Executor&` (the base class's `submit`)
 fails with `TypeError`, as the base cannot see the call's types; call `submit` and `map` on
-the `ProcessPoolExecutor` itself. A future is set running when its call is sent to a
-worker; at most one call waits in each worker behind the one it runs, only while more calls
-wait than there are workers (CPython sends up to `max_workers + 1` calls ahead).
+the `ProcessPoolExecutor` itself. A future is set running (and can no longer be cancelled)
+when its call is sent to a worker, and calls are sent ahead as `Pool` sends them (see
+`multiprocessing/pool.hpp`): one behind the running one while more calls wait than there are
+workers, up to half of a worker's share of a long queue (at most 64); CPython sends
+`max_workers + 1` calls ahead.
 */
 #ifndef PYCONC_CONCURRENT_FUTURES_PROCESS_HPP_INCLUDED
 #define PYCONC_CONCURRENT_FUTURES_PROCESS_HPP_INCLUDED
@@ -91,6 +93,78 @@ PYCONC_PICKLE_EXCEPTION(concurrent::futures::BrokenThreadPool);
 
 namespace concurrent {
 namespace futures {
+
+/**
+What `ProcessPoolExecutor::map` returns: the results in input order, as an input range of
+`T` (`std::monostate` for `void`), however the chunks finish. The chunks are futures, one per
+`chunksize` calls (CPython's `_chain_from_iterable_of_lists`): a chunk's exception is raised
+when the iteration reaches the chunk, and ends it; the timeout counts from the `map()` call
+and raises `TimeoutError`; destroying the range cancels the chunks not yet started.
+*/
+template <class T>
+class ProcessMapResults {
+  using Value = pyconc::detail::Stored<T>;
+  using Chunks = MapResults<std::vector<Value>>;
+
+ public:
+  explicit ProcessMapResults(Chunks chunks) : impl_(std::make_unique<Impl>(std::move(chunks))) {}
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Value;
+    using difference_type = std::ptrdiff_t;
+    using reference = Value&;
+    using pointer = Value*;
+    iterator() = default;
+    /** The current result. Blocks until its chunk is done; rethrows the chunk's exception. */
+    Value& operator*() const { return impl_->current(); }
+    Value* operator->() const { return &impl_->current(); }
+    iterator& operator++() {
+      impl_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    // Not noexcept: knowing whether the end is reached waits for the current chunk, which may
+    // raise (its exception, or TimeoutError), as Python's next() does.
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.impl_ || it.impl_->at_end(); }
+
+   private:
+    friend class ProcessMapResults;
+    explicit iterator(typename ProcessMapResults::Impl* impl) noexcept : impl_(impl) {}
+    typename ProcessMapResults::Impl* impl_ = nullptr;
+  };
+
+  /** The results from here on (all iterators share the position). */
+  iterator begin() { return iterator(impl_.get()); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  struct Impl {
+    explicit Impl(Chunks c) : chunks(std::move(c)), it(chunks.begin()) {}
+    Chunks chunks;
+    typename Chunks::iterator it;
+    std::size_t index = 0;  // within *it
+
+    bool at_end() {
+      while (it != std::default_sentinel && index >= (*it).size()) {  // waits for the chunk
+        ++it;
+        index = 0;
+      }
+      return it == std::default_sentinel;
+    }
+    Value& current() {
+      at_end();
+      return (*it)[index];
+    }
+    void advance() {
+      at_end();
+      ++index;
+    }
+  };
+
+  std::unique_ptr<Impl> impl_;
+};
 
 /**
 Python: `concurrent.futures.ProcessPoolExecutor(max_workers=None, mp_context=None,
@@ -155,7 +229,7 @@ class ProcessPoolExecutor : public Executor {
     std::vector<Tuple> items;
     items.emplace_back(std::forward<Args>(args)...);
     Future<T> future;
-    pyconc::detail::PoolJob job = job_for<Fn, Tuple, true>(fn, items);
+    pyconc::detail::PoolJob job = job_for<Fn, Tuple, true, true>(fn, items);
     job.start = [future] { return future.set_running_or_notify_cancel(); };
     job.cancel = [future] { future.cancel(); };
     job.fail = [future](std::exception_ptr error) {
@@ -185,6 +259,9 @@ class ProcessPoolExecutor : public Executor {
   requires(sizeof...(Ranges) > 0) auto map(MapOptions options, F&& fn, Ranges&&... iterables) {
     using Fn = std::decay_t<F>;
     using Tuple = std::tuple<std::decay_t<std::ranges::range_reference_t<Ranges>>...>;
+    // One range: its items cross as they are (a chunk of ints is one block of bytes); several: as tuples.
+    constexpr bool star = sizeof...(Ranges) > 1;
+    using Item = std::conditional_t<star, Tuple, std::tuple_element_t<0, Tuple>>;
     using E = pyconc::detail::pool_value_t<Fn, Tuple>;
     using T = std::conditional_t<std::is_same_v<E, std::monostate>, void, E>;
     if (options.chunksize < 1)
@@ -192,7 +269,7 @@ class ProcessPoolExecutor : public Executor {
     std::optional<pyconc::detail::Deadline> deadline;
     if (options.timeout)
       deadline = pyconc::detail::Deadline::after(options.timeout->seconds, pyconc::detail::NanTimeout::now);
-    std::vector<Tuple> items;
+    std::vector<Item> items;
     auto its = std::tuple(std::ranges::begin(iterables)...);
     const auto ends = std::tuple(std::ranges::end(iterables)...);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -203,35 +280,28 @@ class ProcessPoolExecutor : public Executor {
     }
     (std::index_sequence_for<Ranges...>{});
     const auto chunk = static_cast<std::size_t>(options.chunksize);
-    std::vector<Future<T>> fs(items.size());
+    std::vector<Future<std::vector<E>>> fs;  // one per chunk, as CPython's
     std::vector<pyconc::detail::PoolJob> jobs;
     for (std::size_t first = 0; first < items.size(); first += chunk) {
       const std::size_t last = std::min(items.size(), first + chunk);
-      std::vector<Tuple> part(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(first)),
-                              std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(last)));
-      std::vector<Future<T>> mine(fs.begin() + static_cast<std::ptrdiff_t>(first),
-                                  fs.begin() + static_cast<std::ptrdiff_t>(last));
-      pyconc::detail::PoolJob job = job_for<Fn, Tuple, false>(fn, part);
-      job.start = [mine] {
-        bool any = false;  // a chunk runs unless every one of its futures was cancelled
-        for (const auto& f : mine)
-          any = f.set_running_or_notify_cancel() || any;
-        return any;
+      std::vector<Item> part(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(first)),
+                             std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(last)));
+      Future<std::vector<E>> f;
+      pyconc::detail::PoolJob job = job_for<Fn, Item, star, false>(fn, part);
+      job.start = [f] { return f.set_running_or_notify_cancel(); };
+      job.cancel = [f] { f.cancel(); };
+      job.fail = [f](std::exception_ptr error) {
+        pyconc::detail::FutureAccess::state(f)->try_set_exception(std::move(error));
       };
-      job.cancel = [mine] {
-        for (const auto& f : mine)
-          f.cancel();
+      job.deliver = [f, n = last - first](std::uint8_t kind, std::string_view bytes) {
+        complete_chunk<E>(f, n, kind, bytes);
       };
-      job.fail = [mine](std::exception_ptr error) {
-        for (const auto& f : mine)
-          pyconc::detail::FutureAccess::state(f)->try_set_exception(error);
-      };
-      job.deliver = [mine](std::uint8_t kind, std::string_view bytes) { complete<E>(mine, kind, bytes); };
       jobs.push_back(std::move(job));
+      fs.push_back(std::move(f));
     }
     if (!jobs.empty())
       schedule_jobs(std::move(jobs));
-    return MapResults<T>(std::move(fs), deadline);
+    return ProcessMapResults<T>(MapResults<std::vector<E>>(std::move(fs), deadline));
   }
 
   /**
@@ -313,17 +383,42 @@ class ProcessPoolExecutor : public Executor {
                                                                   std::move(fork_initializer), std::move(policy));
   }
 
-  template <class Fn, class Tuple, bool Single, class F>
-  static pyconc::detail::PoolJob job_for(const F& fn, const std::vector<Tuple>& items) {
-    pyconc::detail::check_spawnable<Fn, Tuple>();
-    static_assert(pickle::picklable<pyconc::detail::pool_value_t<Fn, Tuple>>,
+  // A chunk's job: `Star`, the items are tuples of arguments; else single arguments.
+  template <class Fn, class Item, bool Star, bool Single, class F>
+  static pyconc::detail::PoolJob job_for(const F& fn, const std::vector<Item>& items) {
+    pyconc::detail::check_spawnable<Fn, Item>();
+    static_assert(pickle::picklable<pyconc::detail::pool_item_value_t<Fn, Item, Star>>,
                   "pyconc::concurrent::futures::ProcessPoolExecutor: a call's result must be picklable (see "
                   "pyconc/pickle.hpp)");
     pyconc::detail::PoolJob job;
     job.task = pickle::dumps(pyconc::detail::pool_task(
-        reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Tuple, true, Single>), Fn(fn),
+        reinterpret_cast<const void*>(&pyconc::detail::pool_chunk_entry<Fn, Item, Star, Single>), Fn(fn),
         pickle::dumps(items)));
     return job;
+  }
+
+  // Completes a chunk's future from a worker's reply: its `n` values, or the exception.
+  template <class E>
+  static void complete_chunk(const Future<std::vector<E>>& future, std::size_t n, std::uint8_t kind,
+                             std::string_view bytes) noexcept {
+    auto* state = pyconc::detail::FutureAccess::state(future);
+    try {
+      if (kind == pyconc::detail::PoolReply::outcome) {
+        auto outcome = pickle::loads<pyconc::detail::PoolOutcome<E>>(bytes);
+        if (auto* values = std::get_if<std::vector<E>>(&outcome)) {
+          if (values->size() != n)
+            pyconc::detail::raise<pickle::UnpicklingError>("a worker returned " + std::to_string(values->size()) +
+                                                           " results for " + std::to_string(n) + " calls");
+          state->try_set_result(std::move(*values));
+        } else {
+          state->try_set_exception(std::get<std::exception_ptr>(outcome));
+        }
+      } else {
+        state->try_set_exception(pickle::loads<std::exception_ptr>(bytes));
+      }
+    } catch (...) {
+      state->try_set_exception(std::current_exception());  // hostile bytes: this chunk only
+    }
   }
 
   // Completes `futures` from a worker's reply (values in order, or one exception for all).
