@@ -114,12 +114,10 @@ class ProcessMapResults {
     using iterator_category = std::input_iterator_tag;
     using value_type = Value;
     using difference_type = std::ptrdiff_t;
-    using reference = Value&;
-    using pointer = Value*;
+    using reference = typename std::vector<Value>::reference;  // a proxy for bool
     iterator() = default;
     /** The current result. Blocks until its chunk is done; rethrows the chunk's exception. */
-    Value& operator*() const { return impl_->current(); }
-    Value* operator->() const { return &impl_->current(); }
+    reference operator*() const { return impl_->current(); }
     iterator& operator++() {
       impl_->advance();
       return *this;
@@ -153,7 +151,7 @@ class ProcessMapResults {
       }
       return it == std::default_sentinel;
     }
-    Value& current() {
+    typename std::vector<Value>::reference current() {
       at_end();
       return (*it)[index];
     }
