@@ -468,7 +468,7 @@ TEST_CASE("Pool: the workers of a SIGKILLed owner end within a second", "[pool]"
 }
 
 TEST_CASE("ThreadPool: the Pool API on threads, any callable (multiprocessing.dummy)", "[pool][threadpool]") {
-  const int factor = 3;
+  int factor = 3;
   mp::pool::ThreadPool pool(2);
   CHECK(pool.map([factor](int x) { return x * factor; }, std::vector{1, 2, 3}) == std::vector{3, 6, 9});
   CHECK(pool.apply([&] { return factor; }) == 3);

@@ -105,6 +105,7 @@ template <class T>
 class ProcessMapResults {
   using Value = pyconc::detail::Stored<T>;
   using Chunks = MapResults<std::vector<Value>>;
+  struct Impl;
 
  public:
   explicit ProcessMapResults(Chunks chunks) : impl_(std::make_unique<Impl>(std::move(chunks))) {}
@@ -129,8 +130,8 @@ class ProcessMapResults {
 
    private:
     friend class ProcessMapResults;
-    explicit iterator(typename ProcessMapResults::Impl* impl) noexcept : impl_(impl) {}
-    typename ProcessMapResults::Impl* impl_ = nullptr;
+    explicit iterator(Impl* impl) noexcept : impl_(impl) {}
+    Impl* impl_ = nullptr;
   };
 
   /** The results from here on (all iterators share the position). */
