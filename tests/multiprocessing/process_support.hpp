@@ -11,6 +11,8 @@
 - `pyconc_test::open_fds()`     the file descriptors open in this process.
 - `pyconc_test::read_file(path)`, `temp_path(tag)`   small file helpers for spawned children.
 - `pyconc_test::run_python(script, args)`   runs `$PYTHON` (or python3) `-c script`: status, stdout.
+- `pyconc_test::DefaultSigterm`  put one in a test whose pool terminates forked workers.
+- `pyconc_test::pool_start_method()`, `pool_start_methods()`   the start methods pool tests use.
 */
 #ifndef PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
 #define PYCONC_TESTS_MULTIPROCESSING_PROCESS_SUPPORT_HPP_INCLUDED
@@ -27,6 +29,7 @@
 #include <unistd.h>       // fork, getpid, setpgid, _exit
 
 #include <cerrno>    // errno, EINTR
+#include <csignal>   // std::signal
 #include <cstdio>    // std::FILE, std::fopen
 #include <cstdlib>   // std::atoi
 #include <fstream>   // std::ifstream
@@ -37,6 +40,8 @@
 #include <vector>    // std::vector
 
 #include <pyconc/multiprocessing.hpp>
+
+#include "support.hpp"  // PYCONC_TEST_TSAN
 
 extern char** environ;
 
@@ -172,6 +177,37 @@ class ProcessGuard {
   std::set<int> fds_before_;
   pid_t watchdog_ = -1;
 };
+
+/**
+Catch2 handles SIGTERM during a test to report it; a worker forked from the test inherits the
+handler and would report its own termination by the pool as a failed test. Python's workers
+die of SIGTERM: with one of these in the test, so do pyconc's.
+*/
+struct DefaultSigterm {
+  DefaultSigterm() { std::signal(SIGTERM, SIG_DFL); }
+};
+
+/**
+The start method of pool tests: fork, as Python's default on Linux, except under
+ThreadSanitizer, where a child forked while other threads run can hang inside the
+sanitizer's runtime (one of its allocator's locks held at the fork); there spawn, which runs
+nothing of the parent's in the child. Also made the default start method, once.
+*/
+inline const std::string& pool_start_method() {
+  static const std::string method = [] {
+    std::string m = PYCONC_TEST_TSAN ? "spawn" : "fork";
+    pyconc::multiprocessing::set_start_method(m, true);
+    return m;
+  }();
+  return method;
+}
+
+/** The start methods pool tests loop over: fork and spawn (spawn only under ThreadSanitizer). */
+inline std::vector<std::string> pool_start_methods() {
+  if (pool_start_method() == "spawn")
+    return {"spawn"};
+  return {"fork", "spawn"};
+}
 
 }  // namespace pyconc_test
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 namespace mp = pyconc::multiprocessing;
+using pyconc_test::DefaultSigterm;
 using pyconc_test::ProcessGuard;
 using Clock = std::chrono::steady_clock;
 
@@ -100,14 +101,8 @@ WithLock make_with_lock() {
   return WithLock{};
 }
 
-// Under ThreadSanitizer a child forked while other threads run can hang inside the
-// sanitizer's runtime (one of its allocator's locks held at the fork); there the pools start
-// their workers with spawn, which runs nothing of the parent's in the child, and the
-// fork-only checks are left out.
-const std::string kDefaultMethod = PYCONC_TEST_TSAN ? "spawn" : "fork";
-[[maybe_unused]] const bool default_method_set = (mp::set_start_method(kDefaultMethod, true), true);
-const std::vector<std::string> kMethods =
-    PYCONC_TEST_TSAN ? std::vector<std::string>{"spawn"} : std::vector<std::string>{"fork", "spawn"};
+const std::string& kDefaultMethod = pyconc_test::pool_start_method();
+const std::vector<std::string> kMethods = pyconc_test::pool_start_methods();
 
 // Makes a pool, sends its workers' pids, and waits for tasks that take 30 s.
 void pool_owner(mp::Connection out) {
@@ -118,12 +113,6 @@ void pool_owner(mp::Connection out) {
   out.send(pool.worker_pids());
   r.wait();
 }
-
-// Catch2 handles SIGTERM during a test to report it; a forked worker would inherit that and
-// report its own termination as a failure. Python's workers die of SIGTERM: so do these.
-struct DefaultSigterm {
-  DefaultSigterm() { std::signal(SIGTERM, SIG_DFL); }
-};
 
 }  // namespace
 

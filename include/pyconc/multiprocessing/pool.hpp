@@ -1227,6 +1227,61 @@ class BasicPool {
 
 namespace detail {
 
+/**
+What both pool engines keep under one lock: the pool's state (Python's RUN, CLOSE,
+TERMINATE), the jobs not yet started, and the exception of an initializer that failed.
+*/
+class PoolQueue {
+ public:
+  /** "RUN", "CLOSE" or "TERMINATE", as Python's `repr(pool)` shows it. */
+  [[nodiscard]] const char* state() const noexcept {
+    std::lock_guard hold(lock_);
+    return state_ == State::run ? "RUN" : state_ == State::close ? "CLOSE" : "TERMINATE";
+  }
+
+ protected:
+  enum class State { run, close, terminate };
+
+  PoolQueue() = default;
+  PoolQueue(const PoolQueue&) = delete;
+  PoolQueue& operator=(const PoolQueue&) = delete;
+  ~PoolQueue() = default;
+
+  /**
+  Queues `jobs`; returns whether it did. After an initializer failed, fails them with its
+  exception instead. `ValueError("Pool not running")` after close() or terminate().
+  */
+  bool enqueue(std::vector<PoolJob>& jobs) {
+    std::exception_ptr failed;
+    {
+      std::lock_guard hold(lock_);
+      if (state_ != State::run)
+        raise<ValueError>("Pool not running");
+      failed = initializer_error_;
+      if (!failed)
+        for (auto& job : jobs)
+          queue_.push_back(std::move(job));
+    }
+    if (!failed)
+      return true;
+    for (auto& job : jobs)
+      job.fail(failed);
+    return false;
+  }
+
+  /** RUN becomes CLOSE. */
+  void close_queue() {
+    std::lock_guard hold(lock_);
+    if (state_ == State::run)
+      state_ = State::close;
+  }
+
+  mutable InternalLock lock_;  // guards what follows (and what subclasses say it guards)
+  State state_ = State::run;
+  std::deque<PoolJob> queue_;  // not yet started
+  std::exception_ptr initializer_error_;
+};
+
 class ProcessPoolEngine;
 
 /** The process pools of this process: terminated at exit, forgotten in a fork child. */
@@ -1262,7 +1317,7 @@ The worker processes of a `Pool` or a `ProcessPoolExecutor` and the thread that 
 (see the file comment). The workers belong to that thread; other threads queue work under
 `lock_` and wake it through an eventfd.
 */
-class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine> {
+class ProcessPoolEngine : public PoolQueue, public std::enable_shared_from_this<ProcessPoolEngine> {
  public:
   static constexpr bool in_process = false;
 
@@ -1314,32 +1369,17 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   [[nodiscard]] bool started() const noexcept { return started_.load(); }
 
   void submit(std::vector<PoolJob> jobs) {
-    std::exception_ptr failed;
     {
       std::lock_guard hold(lock_);
       if (broken_)
         std::rethrow_exception(policy_.broken_submit);
-      if (state_ != State::run)
-        raise<ValueError>("Pool not running");
-      failed = initializer_error_;
-      if (!failed)
-        for (auto& job : jobs)
-          queue_.push_back(std::move(job));
     }
-    if (failed) {
-      for (auto& job : jobs)
-        job.fail(failed);
-      return;
-    }
-    wake();
+    if (enqueue(jobs))
+      wake();
   }
 
   void close() {
-    {
-      std::lock_guard hold(lock_);
-      if (state_ == State::run)
-        state_ = State::close;
-    }
+    close_queue();
     wake();
   }
 
@@ -1370,19 +1410,6 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
 
   void join() { join_thread(); }
 
-  [[nodiscard]] const char* state() const noexcept {
-    std::lock_guard hold(lock_);
-    switch (state_) {
-      case State::run:
-        return "RUN";
-      case State::close:
-        return "CLOSE";
-      case State::terminate:
-        return "TERMINATE";
-    }
-    return "RUN";
-  }
-
   [[nodiscard]] bool broken() const noexcept {
     std::lock_guard hold(lock_);
     return broken_;
@@ -1397,8 +1424,6 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   }
 
  private:
-  enum class State { run, close, terminate };
-
   struct Worker {
     multiprocessing::Process process;
     Fd fd;                        // the pool's end of the worker's socket pair (non-blocking)
@@ -1792,12 +1817,8 @@ class ProcessPoolEngine : public std::enable_shared_from_this<ProcessPoolEngine>
   const long owner_pid_;
   Fd wake_;
 
-  mutable InternalLock lock_;  // guards the members below it, up to the thread's
-  State state_ = State::run;
-  bool broken_ = false;
-  std::deque<PoolJob> queue_;  // not yet sent to a worker
-  std::exception_ptr initializer_error_;
-  std::vector<long> pids_;
+  bool broken_ = false;     // guarded by lock_
+  std::vector<long> pids_;  // guarded by lock_
 
   // Not an InternalLock: held while joining the pool's thread, which forks workers, and a
   // fork waits for every InternalLock to be free.
@@ -1843,7 +1864,7 @@ inline void forget_pools_in_child() noexcept {
 }
 
 /** The threads of a `ThreadPool`: a queue of chunks and the threads that run them. */
-class ThreadPoolEngine {
+class ThreadPoolEngine : public PoolQueue {
  public:
   static constexpr bool in_process = true;
 
@@ -1861,30 +1882,12 @@ class ThreadPoolEngine {
   }
 
   void submit(std::vector<PoolJob> jobs) {
-    std::exception_ptr failed;
-    {
-      std::lock_guard hold(lock_);
-      if (state_ != State::run)
-        raise<ValueError>("Pool not running");
-      failed = initializer_error_;
-      if (!failed)
-        for (auto& job : jobs)
-          queue_.push_back(std::move(job));
-    }
-    if (failed) {
-      for (auto& job : jobs)
-        job.fail(failed);
-      return;
-    }
-    changed();
+    if (enqueue(jobs))
+      changed();
   }
 
   void close() {
-    {
-      std::lock_guard hold(lock_);
-      if (state_ == State::run)
-        state_ = State::close;
-    }
+    close_queue();
     changed();
   }
 
@@ -1911,14 +1914,7 @@ class ThreadPoolEngine {
     }
   }
 
-  [[nodiscard]] const char* state() const noexcept {
-    std::lock_guard hold(lock_);
-    return state_ == State::run ? "RUN" : state_ == State::close ? "CLOSE" : "TERMINATE";
-  }
-
  private:
-  enum class State { run, close, terminate };
-
   void changed() noexcept {
     changes_.fetch_add(1, std::memory_order_release);
     wake_all(changes_);
@@ -1967,10 +1963,6 @@ class ThreadPoolEngine {
 
   const int threads_;
   const std::function<void()> initializer_;
-  mutable InternalLock lock_;
-  State state_ = State::run;
-  std::deque<PoolJob> queue_;
-  std::exception_ptr initializer_error_;
   std::atomic<std::uint32_t> changes_{0};
   std::mutex join_lock_;  // not an InternalLock: held while joining workers, whose tasks may fork
   std::vector<threading::Thread> workers_;

@@ -22,6 +22,7 @@
 
 namespace futures = pyconc::concurrent::futures;
 namespace mp = pyconc::multiprocessing;
+using pyconc_test::DefaultSigterm;
 using pyconc_test::ProcessGuard;
 using Clock = std::chrono::steady_clock;
 
@@ -63,17 +64,8 @@ void write_file(std::string path, std::string text) {
   std::ofstream(path) << text;
 }
 
-struct DefaultSigterm {  // a forked worker terminated by the pool dies of SIGTERM, not in Catch2's handler
-  DefaultSigterm() { std::signal(SIGTERM, SIG_DFL); }
-};
-
-// Under ThreadSanitizer a child forked while other threads run can hang inside the
-// sanitizer's runtime (one of its allocator's locks held at the fork); there the executors
-// start their workers with spawn, which runs nothing of the parent's in the child.
-const std::string kDefaultMethod = PYCONC_TEST_TSAN ? "spawn" : "fork";
-[[maybe_unused]] const bool default_method_set = (mp::set_start_method(kDefaultMethod, true), true);
-const std::vector<std::string> kMethods =
-    PYCONC_TEST_TSAN ? std::vector<std::string>{"spawn"} : std::vector<std::string>{"fork", "spawn"};
+const std::string& kDefaultMethod = pyconc_test::pool_start_method();
+const std::vector<std::string> kMethods = pyconc_test::pool_start_methods();
 
 // Submits to an executor never shut down, then returns: the exit sequence drains it.
 void leave_executor_running(std::string path) {
